@@ -1,0 +1,299 @@
+//! The pipeline: wires source, assembly, codec, sink and checkpoint, and
+//! owns batching, backpressure and shutdown.
+//!
+//! ```text
+//! BinlogReader --(bounded channel of Transactions)--> batch loop:
+//!     assemble -> encode -> sink.send_batch -> checkpoint.commit
+//! ```
+//!
+//! # Ordering and delivery
+//!
+//! One batch is in flight at a time and records keep binlog order. The
+//! checkpoint (position, GTID state, directory changes, sink offset) is
+//! committed in one atomic write only after the sink acknowledged the batch,
+//! so a crash at any instant repeats at most the unacknowledged batch and
+//! loses nothing. Batches end at transaction boundaries.
+//!
+//! # Backpressure
+//!
+//! The channel holds at most `pipeline.queue_transactions` transactions; when
+//! the sink is slow the reader waits on it and stops reading the socket, so
+//! memory stays bounded however far behind the sink is.
+//!
+//! # Shutdown
+//!
+//! When `shutdown_rx` turns true the reader stops at a transaction boundary,
+//! the batch loop drains what was already read, delivers it, commits, and
+//! returns. The binary exits at once on a second signal; the checkpoint never
+//! moves past unacknowledged records.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use crate::assembly::{Assembler, Directory};
+use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointStore, DirectoryDelta};
+use crate::codec::{CodecError, RecordEncoder};
+use crate::config::Settings;
+use crate::sink::{FileSink, Record, Sink, SinkError, StdoutSink};
+use crate::source::connect::{check_server, connect};
+use crate::source::schema::TableNames;
+use crate::source::snapshot::{resolve_start, take_snapshot};
+use crate::source::{BinlogReader, SourceError, Transaction};
+
+/// How often a checkpoint is written when only noise goes by.
+const IDLE_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Why the pipeline stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The source failed definitely.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The checkpoint store failed.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The sink failed definitely.
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    /// An event could not be encoded.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+}
+
+/// Counters the pipeline keeps up to date, for progress logs now and
+/// metrics later. Cheap to clone and read from another task.
+#[derive(Debug, Default, Clone)]
+pub struct PipelineStats {
+    /// Transactions read from the binlog.
+    pub transactions: Arc<AtomicU64>,
+    /// Records acknowledged by the sink.
+    pub records: Arc<AtomicU64>,
+    /// Commit time (UTC seconds) of the last checkpointed transaction.
+    pub checkpoint_timestamp: Arc<AtomicU64>,
+}
+
+/// Runs the connector until shutdown or a definite error.
+///
+/// # Errors
+///
+/// A [`PipelineError`] for anything definite; transient trouble is retried.
+pub async fn run(
+    settings: Settings,
+    shutdown_rx: watch::Receiver<bool>,
+    stats: PipelineStats,
+) -> Result<(), PipelineError> {
+    let store = CheckpointStore::open(&settings.checkpoint.dir)?;
+    let checkpoint = store.load()?;
+    let resume_offset = checkpoint.as_ref().and_then(|c| c.sink_offset);
+    match &settings.sink {
+        crate::config::SinkConfig::Stdout => {
+            let sink = StdoutSink::new(crate::sink::DEFAULT_DELIMITER);
+            run_with_sink(settings, store, checkpoint, sink, shutdown_rx, stats).await
+        }
+        crate::config::SinkConfig::File { path } => {
+            let sink = FileSink::open(path, crate::sink::DEFAULT_DELIMITER, resume_offset)?;
+            run_with_sink(settings, store, checkpoint, sink, shutdown_rx, stats).await
+        }
+    }
+}
+
+async fn run_with_sink<S: Sink>(
+    settings: Settings,
+    store: CheckpointStore,
+    checkpoint: Option<Checkpoint>,
+    sink: S,
+    shutdown_rx: watch::Receiver<bool>,
+    stats: PipelineStats,
+) -> Result<(), PipelineError> {
+    // Check the server, then find where to start: the checkpoint, or a
+    // consistent snapshot of the name tables and its position.
+    let source = &settings.source;
+    let Some(mut conn) = connect_with_retry(source, shutdown_rx.clone()).await? else {
+        info!("stopped before the database was reachable");
+        return Ok(());
+    };
+    let flavor = check_server(&mut conn, source).await?;
+    let (checkpoint, directory) = match checkpoint {
+        Some(checkpoint) => {
+            let directory = Directory::from_rows(store.load_directory()?);
+            info!(position = %checkpoint.position, gtid = %checkpoint.gtid_state, "resuming from checkpoint");
+            (checkpoint, directory)
+        }
+        None => {
+            let names = TableNames::new(&source.database, &source.table_prefix);
+            let snapshot = take_snapshot(&mut conn, flavor, &names).await?;
+            let (position, gtid) = resolve_start(&mut conn, flavor, &source.start, &snapshot).await?;
+            let mut checkpoint = Checkpoint::new(position, gtid);
+            checkpoint.sink_offset = sink.offset();
+            info!(position = %checkpoint.position, gtid = %checkpoint.gtid_state,
+                departments_and_topics = snapshot.rows.len(), "first start: snapshot taken");
+            // A GTID start has no file yet: the reader finds it and the
+            // first transaction's checkpoint records it.
+            if !checkpoint.position.file.is_empty() {
+                store.commit(&checkpoint, &DirectoryDelta::snapshot(snapshot.rows.clone()))?;
+            }
+            (checkpoint, Directory::from_rows(snapshot.rows))
+        }
+    };
+    drop(conn);
+
+    // The reader runs in its own task so a slow sink only fills the channel.
+    let (transactions_tx, transactions_rx) = mpsc::channel(settings.pipeline.queue_transactions);
+    let reader = BinlogReader::new(
+        source.clone(),
+        flavor,
+        checkpoint.position.clone(),
+        checkpoint.gtid_state.clone(),
+    );
+    let reader_task = tokio::spawn(
+        reader.run(transactions_tx, shutdown_rx.clone()).instrument(info_span!("source")),
+    );
+
+    let mut batcher = Batcher {
+        settings: &settings,
+        store,
+        sink,
+        encoder: RecordEncoder::new(settings.helpdesk_code.clone()),
+        assembler: Assembler::new(directory),
+        checkpoint,
+        stats,
+        uncommitted: None,
+    };
+    let delivered = batcher.run(transactions_rx).instrument(info_span!("sink")).await;
+    let read = reader_task.await.unwrap_or_else(|e| {
+        Err(SourceError::Connection(format!("the binlog reader task failed: {e}")))
+    });
+    delivered?;
+    read?;
+    info!(checkpoint = %batcher.checkpoint.position, "stopped");
+    Ok(())
+}
+
+/// Connects, retrying transient failures (the database may start after
+/// us); `None` when shutdown was asked for first.
+async fn connect_with_retry(
+    source: &crate::config::SourceConfig,
+    mut shutdown_rx: watch::Receiver<bool>,
+) -> Result<Option<mysql_async::Conn>, SourceError> {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match connect(source).await {
+            Ok(conn) => return Ok(Some(conn)),
+            Err(error) if error.is_transient() => {
+                warn!(%error, backoff_ms = backoff.as_millis() as u64, "database not reachable; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown_rx.wait_for(|s| *s) => return Ok(None),
+                }
+                backoff = (backoff * 2).min(source.reconnect_max_backoff);
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// The batch loop's state.
+struct Batcher<'a, S> {
+    settings: &'a Settings,
+    store: CheckpointStore,
+    sink: S,
+    encoder: RecordEncoder,
+    assembler: Assembler,
+    /// The last committed checkpoint.
+    checkpoint: Checkpoint,
+    stats: PipelineStats,
+    /// The last transaction read but not yet committed (its changes taken).
+    uncommitted: Option<Transaction>,
+}
+
+impl<S: Sink> Batcher<'_, S> {
+    async fn run(&mut self, mut transactions_rx: mpsc::Receiver<Transaction>) -> Result<(), PipelineError> {
+        let linger = self.settings.pipeline.linger;
+        let max_records = self.settings.pipeline.max_batch_records;
+        let mut last_commit = Instant::now();
+        let mut closed = false;
+        while !closed {
+            // Wait for the first transaction, then gather more until the
+            // batch is full or the linger time is up.
+            let Some(first) = transactions_rx.recv().await else { break };
+            let mut records = Vec::new();
+            self.add(&mut records, first)?;
+            let deadline = tokio::time::Instant::now() + linger;
+            while records.len() < max_records {
+                match tokio::time::timeout_at(deadline, transactions_rx.recv()).await {
+                    Ok(Some(tx)) => self.add(&mut records, tx)?,
+                    Ok(None) => {
+                        closed = true;
+                        break;
+                    }
+                    Err(_) => break,
+                }
+            }
+
+            // Noise alone is checkpointed at most once a second.
+            if !records.is_empty() || last_commit.elapsed() >= IDLE_COMMIT_INTERVAL {
+                self.deliver(records).await?;
+                last_commit = Instant::now();
+            }
+        }
+        // Whatever was read last is committed on the way out.
+        self.deliver(Vec::new()).await
+    }
+
+    /// Assembles and encodes one transaction's records into `records`.
+    fn add(&mut self, records: &mut Vec<Record>, mut tx: Transaction) -> Result<(), PipelineError> {
+        self.stats.transactions.fetch_add(1, Ordering::Relaxed);
+        for event in self.assembler.assemble(&tx) {
+            records.push(self.encoder.encode(&event)?);
+        }
+        tx.changes = Vec::new();
+        self.uncommitted = Some(tx);
+        Ok(())
+    }
+
+    /// Sends `records` (retrying transient failures with backoff), then
+    /// commits the checkpoint through the last transaction read.
+    async fn deliver(&mut self, records: Vec<Record>) -> Result<(), PipelineError> {
+        if !records.is_empty() {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                match self.sink.send_batch(&records).await {
+                    Ok(()) => break,
+                    Err(error) if error.is_transient() => {
+                        warn!(sink = self.sink.name(), %error, records = records.len(),
+                            backoff_ms = backoff.as_millis() as u64, "sink failed; retrying");
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                    }
+                    Err(error) => {
+                        tracing::error!(sink = self.sink.name(), checkpoint = %self.checkpoint.position,
+                            %error, "sink failed; stopping with the checkpoint unchanged");
+                        return Err(error.into());
+                    }
+                }
+            }
+            self.stats.records.fetch_add(records.len() as u64, Ordering::Relaxed);
+        }
+
+        let Some(tx) = self.uncommitted.take() else { return Ok(()) };
+        let mut next = self.checkpoint.clone();
+        next.position = tx.end;
+        next.gtid_state = tx.gtid_state;
+        next.timestamp = tx.timestamp;
+        next.sink_offset = self.sink.offset();
+        next.next_sequence += records.len() as u64;
+        let delta = DirectoryDelta {
+            replace: false,
+            changes: self.assembler.directory_mut().take_delta(),
+        };
+        self.store.commit(&next, &delta)?;
+        debug!(checkpoint = %next.position, records = records.len(), "checkpoint committed");
+        self.stats.checkpoint_timestamp.store(u64::from(next.timestamp), Ordering::Relaxed);
+        self.checkpoint = next;
+        Ok(())
+    }
+}

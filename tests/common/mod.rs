@@ -1,0 +1,304 @@
+//! Test harness: real MariaDB servers started by `integration/servers.sh`,
+//! one database per test, tickets inserted the way osTicket inserts them.
+//!
+//! A test binary uses the server named by `OSTICKET_CDC_TEST_MARIADB_PORT`
+//! (the test command starts one for the whole run) or else starts its own in
+//! a temporary directory, stopped by a watcher when the test process ends.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use mysql_async::prelude::Queryable;
+use osticket_cdc::config::Settings;
+
+/// The repository root.
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running MariaDB.
+pub struct Server {
+    /// Its directory (data, socket, pid); `None` for an external one.
+    pub dir: Option<tempfile::TempDir>,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+}
+
+impl Server {
+    /// The server shared by every test of this binary.
+    pub fn shared() -> &'static Server {
+        static SHARED: OnceLock<Server> = OnceLock::new();
+        SHARED.get_or_init(|| match std::env::var("OSTICKET_CDC_TEST_MARIADB_PORT") {
+            Ok(port) => Server { dir: None, port: port.parse().expect("a port number") },
+            Err(_) => Server::start(&[]),
+        })
+    }
+
+    /// A private server with extra `mariadbd` arguments; stopped on drop.
+    pub fn start(extra: &[&str]) -> Server {
+        let dir = tempfile::Builder::new().prefix("osticket-cdc-db").tempdir().unwrap();
+        let port = free_port();
+        let status = Command::new(root().join("integration/servers.sh"))
+            .arg("start-mariadb")
+            .arg(dir.path())
+            .arg(port.to_string())
+            .args(extra)
+            .status()
+            .expect("integration/servers.sh runs");
+        assert!(status.success(), "MariaDB did not start (run `integration/servers.sh install`)");
+        // Stop the server when this test process ends, however it ends.
+        let watcher = format!(
+            "while kill -0 {} 2>/dev/null; do sleep 1; done; '{}' stop '{}' >/dev/null 2>&1",
+            std::process::id(),
+            root().join("integration/servers.sh").display(),
+            dir.path().display()
+        );
+        Command::new("setsid").args(["sh", "-c", &watcher]).spawn().unwrap();
+        Server { dir: Some(dir), port }
+    }
+
+    /// `mysql://cdc:cdc@127.0.0.1:PORT/DB`.
+    pub fn url(&self, database: &str) -> String {
+        format!("mysql://cdc:cdc@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// A root-like connection (the `cdc` user has all privileges in tests).
+    pub async fn conn(&self, database: Option<&str>) -> mysql_async::Conn {
+        let opts = mysql_async::OptsBuilder::default()
+            .ip_or_hostname("127.0.0.1")
+            .tcp_port(self.port)
+            .user(Some("cdc"))
+            .pass(Some("cdc"))
+            .db_name(database.map(str::to_owned))
+            .prefer_socket(false);
+        mysql_async::Conn::new(opts).await.expect("test connection")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.dir {
+            let _ = Command::new(root().join("integration/servers.sh"))
+                .arg("stop")
+                .arg(dir.path())
+                .status();
+        }
+    }
+}
+
+/// One osTicket database of a test.
+pub struct TestDb {
+    /// Database name.
+    pub name: String,
+    /// Table prefix.
+    pub prefix: String,
+    /// Its connection URL for the connector.
+    pub url: String,
+    /// A connection for the test's own statements.
+    pub conn: mysql_async::Conn,
+}
+
+/// Creates a database with the tables of `schema` (a file name under
+/// `integration/fixtures/`, such as `schema-1.18.sql`) under `prefix`.
+pub async fn create_db(server: &Server, schema: &str, prefix: &str) -> TestDb {
+    let name = format!("t{}_{}", std::process::id(), rand::random::<u32>());
+    let mut admin = server.conn(None).await;
+    admin.query_drop(format!("CREATE DATABASE `{name}`")).await.unwrap();
+    drop(admin);
+    let mut conn = server.conn(Some(&name)).await;
+    let sql = std::fs::read_to_string(root().join("integration/fixtures").join(schema)).unwrap();
+    for statement in split_sql(&sql.replace("{prefix}", prefix)) {
+        conn.query_drop(statement).await.unwrap_or_else(|e| panic!("{schema}: {e}"));
+    }
+    TestDb { url: server.url(&name), name, prefix: prefix.to_owned(), conn }
+}
+
+/// Splits a fixture into statements (fixtures have no `;` inside strings).
+fn split_sql(sql: &str) -> Vec<String> {
+    let without_comments: String = sql
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    without_comments
+        .split(';')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+impl TestDb {
+    /// Runs one statement.
+    pub async fn exec(&mut self, sql: &str) {
+        let sql = sql.replace("{prefix}", &self.prefix);
+        self.conn.query_drop(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Adds a department (`pid` 0 or None for top level).
+    pub async fn department(&mut self, id: u64, pid: Option<u64>, name: &str) {
+        let pid = pid.map_or("NULL".to_owned(), |p| p.to_string());
+        let sql = format!("INSERT INTO {{prefix}}department (id, pid, name) VALUES ({id}, {pid}, {})", quote(name));
+        self.exec(&sql).await;
+    }
+
+    /// Adds a help topic (`pid` 0 for top level).
+    pub async fn topic(&mut self, id: u64, pid: u64, name: &str) {
+        let sql = format!(
+            "INSERT INTO {{prefix}}help_topic (topic_id, topic_pid, topic) VALUES ({id}, {pid}, {})",
+            quote(name)
+        );
+        self.exec(&sql).await;
+    }
+
+    /// Creates a ticket as osTicket does: noise, one autocommitted INSERT,
+    /// more noise, then the follow-up UPDATEs of status, SLA and due date.
+    /// Returns the ticket id.
+    pub async fn create_ticket(&mut self, dept: u64, topic: u64, created: &str) -> u64 {
+        let p = self.prefix.clone();
+        let noise = format!(
+            "INSERT INTO {p}session (session_id, session_data, session_expire, session_updated) \
+             VALUES (UUID(), REPEAT('x', 200), NOW(), NOW())"
+        );
+        self.conn.query_drop(&noise).await.ok();
+        let number = rand::random::<u32>() % 1_000_000;
+        let sql = format!(
+            "INSERT INTO {p}ticket SET number='{number:06}', user_id=7, user_email_id=0, \
+             dept_id={dept}, topic_id={topic}, ip_address='127.0.0.1', source='Web', \
+             created='{created}', lastupdate=NOW(), updated=NOW()"
+        );
+        self.conn.query_drop(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let id = self.conn.last_insert_id().expect("auto increment id");
+        let follow_up = [
+            format!("INSERT INTO {p}thread (object_id, object_type, created) VALUES ({id}, 'T', NOW())"),
+            format!("UPDATE {p}ticket SET status_id=1 WHERE ticket_id={id}"),
+            format!("UPDATE {p}ticket SET sla_id=1, est_duedate=NOW() + INTERVAL 1 DAY WHERE ticket_id={id}"),
+        ];
+        for sql in follow_up {
+            self.conn.query_drop(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+        id
+    }
+}
+
+/// A SQL string literal.
+pub fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// Settings for a test: `db`, file sink at `out`, checkpoint in `state`.
+pub fn settings(db_url: &str, prefix: &str, state: &Path, out: &Path, extra: &str) -> Settings {
+    let toml = format!(
+        "[source]\nurl = \"{db_url}\"\ntable_prefix = \"{prefix}\"\nserver_id = {}\nheartbeat_secs = 2\n{extra}\n\
+         [checkpoint]\ndir = \"{}\"\n[sink]\ntype = \"file\"\npath = \"{}\"\n[helpdesk]\ncode = \"BFX\"\n",
+        1000 + rand::random::<u32>() % 1_000_000,
+        state.display(),
+        out.display()
+    );
+    let file = state.with_extension("toml");
+    std::fs::write(&file, toml).unwrap();
+    Settings::load_with_env(Some(&file), []).unwrap()
+}
+
+/// The lines of `path` once it has at least `n`, or panics after `timeout`.
+pub fn wait_for_lines(path: &Path, n: usize, timeout: Duration) -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        if lines.len() >= n {
+            return lines;
+        }
+        assert!(start.elapsed() < timeout, "only {} of {n} records after {timeout:?}: {lines:?}", lines.len());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The record the connector should write for a ticket, as a JSON value.
+pub fn expected(created: &str, dept: u64, dept_name: Option<&str>, topic: u64, topic_name: Option<&str>) -> serde_json::Value {
+    serde_json::json!({
+        "helpdesk_code": "BFX",
+        "datetime_complete": created,
+        "department_id": dept,
+        "department_name": dept_name,
+        "helptopic_id": topic,
+        "helptopic_label": topic_name,
+    })
+}
+
+/// Parses each line as JSON.
+pub fn parse_lines(lines: &[String]) -> Vec<serde_json::Value> {
+    lines.iter().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+}
+
+/// A pipeline running in this process.
+pub struct Running {
+    shutdown_tx: tokio::sync::watch::Sender<bool>,
+    handle: tokio::task::JoinHandle<Result<(), osticket_cdc::pipeline::PipelineError>>,
+}
+
+/// Starts the pipeline in a task of the current runtime.
+pub fn start_pipeline(settings: Settings) -> Running {
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let stats = osticket_cdc::pipeline::PipelineStats::default();
+    let handle = tokio::spawn(osticket_cdc::pipeline::run(settings, shutdown_rx, stats));
+    Running { shutdown_tx, handle }
+}
+
+impl Running {
+    /// Asks for shutdown and waits for the pipeline's result.
+    pub async fn stop(self) -> Result<(), osticket_cdc::pipeline::PipelineError> {
+        let _ = self.shutdown_tx.send(true);
+        tokio::time::timeout(Duration::from_secs(30), self.handle)
+            .await
+            .expect("the pipeline stops within 30 s")
+            .expect("the pipeline task does not panic")
+    }
+
+    /// True once the pipeline has returned (normally because of an error).
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+}
+
+/// Async [`wait_for_lines`].
+pub async fn lines_eventually(path: &Path, n: usize) -> Vec<String> {
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        if lines.len() >= n {
+            return lines;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "only {} of {n} records: {lines:?}", lines.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The server's current binlog end as `FILE:POS`.
+pub async fn binlog_end(conn: &mut mysql_async::Conn) -> String {
+    let row: mysql_async::Row = conn.query_first("SHOW MASTER STATUS").await.unwrap().expect("binlog on");
+    let file: String = row.get(0).unwrap();
+    let pos: u64 = row.get(1).unwrap();
+    format!("{file}:{pos}")
+}
+
+/// Standard nested names used by several tests: departments 1 `Sales`,
+/// 2 `Sales / Maintenance Crew`, 3 `Sales / Maintenance Crew / Night Shift`,
+/// 4 `Support`; topics 1 `Billing`, 2 `Billing / Refunds`.
+pub async fn seed_names(db: &mut TestDb) {
+    db.department(1, None, "Sales").await;
+    db.department(2, Some(1), "Maintenance Crew").await;
+    db.department(3, Some(2), "Night Shift").await;
+    db.department(4, Some(0), "Support").await;
+    db.topic(1, 0, "Billing").await;
+    db.topic(2, 1, "Refunds").await;
+}
