@@ -48,7 +48,7 @@ load() {
 }
 
 check_shape() {
-    local dir=$1 file=$2 prefix=$3 db ticket department topic number dept_type got
+    local dir=$1 kind=$2 file=$3 prefix=$4 db ticket department topic number dept_type got
     read -r ticket department topic number dept_type <<<"${shapes[$file]}"
     db="fx_${prefix%_}_$(basename "$file" .sql | tr -c 'a-z0-9\n' '_')"
 
@@ -89,20 +89,20 @@ SQL
 }
 
 check_server() {
-    local dir=$1 file prefix
+    local dir=$1 kind=$2 file prefix
     for file in $(printf "%s\n" "${!shapes[@]}" | sort); do
         for prefix in ost_ helpdesk_; do
-            check_shape "$dir" "$file" "$prefix"
+            check_shape "$dir" "$kind" "$file" "$prefix"
         done
     done
 }
 
 "$servers" start-mariadb "$work/mariadb" "$port" >/dev/null
-kind=mariadb check_server "$work/mariadb"
+check_server "$work/mariadb" mariadb
 
 if [[ ${CHECK_MYSQL:-0} == 1 ]]; then
     if "$servers" start-mysql "$work/mysql" "$((port + 1))" >/dev/null; then
-        kind=mysql check_server "$work/mysql"
+        check_server "$work/mysql" mysql
     else
         echo "skipped MySQL 9.7: not installed or not starting"
     fi

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # Installs and runs the real servers that osticket-cdc's integration tests talk
 # to: MariaDB 10.11 (Debian), optionally MySQL 9.7, beanstalkd, and moto as a
 # local Kinesis Data Firehose. Every server listens on 127.0.0.1 only and lives
@@ -27,7 +28,10 @@
 #
 # A successful start prints one line, `mariadb ready on 127.0.0.1:PORT (pid N)`;
 # a failed one prints the reason and the tail of the server's log on stderr.
-# Starting on an existing DIR restarts the server on the data it already has.
+# A new DIR gets a copy of a data directory initialized once per server version
+# and kept in the cache (options that only matter at initialization, such as
+# the page size, cannot be passed). Starting on an existing DIR restarts the
+# server on the data it already has.
 #
 # Layout of DIR (one database server per DIR; beanstalkd and moto can share it):
 #   mariadbd.pid mariadb.sock mariadb.err mariadb-data/   (binlogs: mysql-bin.*)
@@ -39,8 +43,10 @@
 # privileges on *.* because tests create their own databases.
 #
 # Environment:
-#   OSTICKET_CDC_CACHE   where the venv and MySQL go (~/.cache/osticket-cdc)
+#   OSTICKET_CDC_CACHE   where the venv, MySQL and the data directory templates
+#                        go (default ~/.cache/osticket-cdc)
 #   OSTICKET_CDC_PYTHON  interpreter for the venv (default /usr/bin/python3)
+#   OSTICKET_CDC_DEBIAN_MIRROR  for install-mysql (default http://deb.debian.org/debian)
 #
 # Exit codes: 0 done; 1 failed (reason on stderr); 2 usage error;
 # 3 not installed (run `install`, or `install-mysql` for MySQL).
@@ -48,8 +54,8 @@
 OSTICKET_CDC_CACHE="${OSTICKET_CDC_CACHE:-$HOME/.cache/osticket-cdc}"
 SERVERS_LIB_DIR="$(dirname "${BASH_SOURCE[0]}")/lib"
 
-# Debian packages the tests and the build need. libclang-dev is for RocksDB's
-# bindings; php for comparing the codec with PHP's own json_encode.
+# Debian packages the tests and the build need: libclang-dev for the RocksDB
+# bindings, php to hold the PHP-exact codec against PHP itself.
 SERVERS_APT_PACKAGES=(mariadb-server-core mariadb-client beanstalkd libclang-dev
     php8.2-cli php8.2-mbstring)
 SERVERS_PIP_PACKAGES=('moto[s3,firehose]==5.2.5' flask flask-cors boto3)

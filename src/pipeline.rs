@@ -28,7 +28,7 @@
 //! moves past unacknowledged records.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
@@ -74,6 +74,9 @@ pub struct PipelineStats {
     pub records: Arc<AtomicU64>,
     /// Commit time (UTC seconds) of the last checkpointed transaction.
     pub checkpoint_timestamp: Arc<AtomicU64>,
+    /// Set once the start position is fixed (snapshot taken or checkpoint
+    /// loaded): every transaction committed from then on will be read.
+    pub ready: Arc<AtomicBool>,
 }
 
 /// Runs the connector until shutdown or a definite error.
@@ -149,6 +152,7 @@ async fn run_with_sink<S: Sink>(
         checkpoint.position.clone(),
         checkpoint.gtid_state.clone(),
     );
+    stats.ready.store(true, Ordering::Release);
     let reader_task = tokio::spawn(
         reader.run(transactions_tx, shutdown_rx.clone()).instrument(info_span!("source")),
     );

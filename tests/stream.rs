@@ -11,7 +11,7 @@ async fn stream_from_now(db: &mut TestDb, extra: &str, state: &tempfile::TempDir
     let start = binlog_end(&mut db.conn).await;
     let out = state.path().join("out.jsonl");
     let settings = settings(&db.url, &db.prefix, &state.path().join("cp"), &out, &format!("start = \"{start}\"\n{extra}"));
-    (start_pipeline(settings), out)
+    (start_pipeline(settings).await, out)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,7 +57,7 @@ async fn ticket_updates_and_deletes_and_lookalike_tables_give_no_events() {
     db.exec(&format!("UPDATE {{prefix}}ticket SET dept_id = 1, topic_id = 2 WHERE ticket_id = {first}")).await;
     db.exec(&format!("DELETE FROM {{prefix}}ticket WHERE ticket_id = {first}")).await;
     db.exec("INSERT INTO {prefix}ticket__cdata (ticket_id, subject) VALUES (1, 'x')").await;
-    db.exec("INSERT INTO {prefix}ticket_status (name, state) VALUES ('Weird', 'open')").await;
+    db.exec("INSERT INTO {prefix}ticket_status (name, state, properties, created, updated) VALUES ('Weird', 'open', '{}', NOW(), NOW())").await;
     db.create_ticket(1, 0, "2024-01-01 00:00:02").await;
 
     let lines = lines_eventually(&out, 2).await;
@@ -91,7 +91,7 @@ async fn names_are_those_at_each_tickets_insert_across_restarts() {
     db.exec("UPDATE {prefix}help_topic SET topic = 'Payments' WHERE topic_id = 1").await;
     db.create_ticket(3, 2, "2024-03-01 10:00:02").await;
     let settings = settings(&db.url, &db.prefix, &state.path().join("cp"), &out, "");
-    let running = start_pipeline(settings);
+    let running = start_pipeline(settings).await;
 
     // A rename in the same transaction as the insert applies to it.
     db.exec("BEGIN").await;

@@ -1,4 +1,5 @@
-# Helpers shared by servers.sh: messages, directories, ports, and the life of
+# shellcheck shell=bash
+# Helpers for servers.sh: messages, directories, ports, and the life of
 # a daemon (spawn in its own session, wait until ready, terminate).
 # Sourced by servers.sh; every function expects `set -euo pipefail`.
 
@@ -90,6 +91,7 @@ servers::spawn() {
     rm -f "$pidfile"
     (
         cd "$dir"
+        # shellcheck disable=SC2016 # $$ and $@ belong to the inner shell
         exec setsid sh -c 'echo $$ >"$0.tmp" && mv "$0.tmp" "$0" && exec "$@"' \
             "$pidfile" "$@" </dev/null >>"$log" 2>&1
     ) &

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The database commands of servers.sh: start-mariadb, start-mysql and client.
 # Sourced by servers.sh, after common.sh.
 
@@ -49,9 +50,10 @@ servers_start_mariadb() (
     servers::wait_ready "$dir" mariadbd "$log" 30 servers::mariadb_up "$sock"
 
     # The TCP login proves the port and the password, not only the socket.
-    mariadb --no-defaults --socket="$sock" -uroot -e "$SERVERS_MARIADB_USERS" 2>>"$log" &&
-        mariadb --no-defaults -h127.0.0.1 -P"$port" -ucdc -pcdc -e 'SELECT 1' >/dev/null 2>>"$log" ||
+    if ! mariadb --no-defaults --socket="$sock" -uroot -e "$SERVERS_MARIADB_USERS" 2>>"$log" ||
+        ! mariadb --no-defaults -h127.0.0.1 -P"$port" -ucdc -pcdc -e 'SELECT 1' >/dev/null 2>>"$log"; then
         servers::abort "$dir" mariadbd "$log" "cannot set up the user cdc"
+    fi
     echo "mariadb ready on 127.0.0.1:$port (pid $(servers::pid_of "$dir" mariadbd))"
 )
 
@@ -112,7 +114,7 @@ servers_client() (
 )
 
 # Copies the template data directory NAME to DATA, first creating it with
-# INIT... DIR LOG (under a lock, as tests start servers in parallel). Options
+# INIT... DIR (under a lock, as tests start servers in parallel). Options
 # that only take effect at initialization cannot be passed to a start.
 servers::copy_template() {
     local template="$OSTICKET_CDC_CACHE/templates/$1" data=$2
@@ -123,7 +125,7 @@ servers::copy_template() {
         [[ -d $template ]] && exit 0
         rm -rf "$template.tmp"
         mkdir -p "$template.tmp"
-        "$@" "$template.tmp/data" "$template.tmp/init.log" >>"$template.tmp/init.log" 2>&1 ||
+        "$@" "$template.tmp/data" >"$template.tmp/init.log" 2>&1 ||
             servers::fail_with_log "$template.tmp/init.log" "cannot initialize a data directory in $template.tmp"
         mv "$template.tmp" "$template"
     ) 9>"$template.lock"
@@ -138,7 +140,7 @@ servers::mariadb_initialize() {
 
 servers::mysql_initialize() {
     "$1/mysqld" --no-defaults --initialize-insecure --datadir="$2" --user=root \
-        --log-error="$3" --innodb-buffer-pool-size=32M --innodb-redo-log-capacity=8M
+        --innodb-buffer-pool-size=32M --innodb-redo-log-capacity=8M
 }
 
 servers::mariadb_up() {

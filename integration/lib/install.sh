@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # The `install` and `install-mysql` commands of servers.sh.
 # Sourced by servers.sh, after common.sh.
 
@@ -45,6 +46,7 @@ servers::apt_install() {
     [[ $EUID -eq 0 ]] || servers::die "installing $* needs root"
 
     [[ -e $guard ]] && mv "$guard" "$saved"
+    # shellcheck disable=SC2064 # the paths are fixed now, the locals gone by then
     trap "rm -f '$guard'; [[ -e '$saved' ]] && mv '$saved' '$guard'; true" EXIT
     printf '#!/bin/sh\n# written by osticket-cdc integration/servers.sh\nexit 101\n' >"$guard"
     chmod 755 "$guard"
@@ -76,13 +78,13 @@ servers_install_mysql() (
     : >"$log"
 
     servers::mysql_download "$stage/apt" >>"$log" 2>&1 ||
-        servers::mysql_failed "cannot download mysql-server-core and its dependencies from unstable"
+        servers::mysql_failed "$log" "cannot download mysql-server-core and its dependencies from unstable"
     servers::mysql_unpack "$stage/apt/cache/archives" "$stage/root" >>"$log" 2>&1 ||
-        servers::mysql_failed "cannot unpack the downloaded packages"
+        servers::mysql_failed "$log" "cannot unpack the downloaded packages"
     servers::mysql_write_wrappers "$stage" ||
-        servers::mysql_failed "unpacked tree lacks mysqld, mysql or ld-linux-x86-64.so.2"
+        servers::mysql_failed "$log" "unpacked tree lacks mysqld, mysql or ld-linux-x86-64.so.2"
     version=$("$stage/bin/mysqld" --no-defaults --version 2>>"$log" | sed "s/.* Ver /mysqld /") ||
-        servers::mysql_failed "the unpacked mysqld does not run"
+        servers::mysql_failed "$log" "the unpacked mysqld does not run"
 
     # Drop the apt state (the .debs alone are 60 MB) and move into place.
     rm -rf "$stage/apt" "$dir"
@@ -92,7 +94,7 @@ servers_install_mysql() (
 )
 
 servers::mysql_failed() {
-    echo "servers.sh: install-mysql failed: $1 (log: $log)" >&2
+    echo "servers.sh: install-mysql failed: $2 (log: $1)" >&2
     exit 1
 }
 
@@ -129,12 +131,15 @@ servers::mysql_unpack() {
     done
 }
 
-# Writes STAGE/bin/mysqld and STAGE/bin/mysql. They find the tree relative to
-# themselves, so the directory can move. mysqld gets the paths it would look
-# for under /usr after --no-defaults (which must stay the first option).
+# Writes STAGE/bin/mysqld and the clients mysql, mysqladmin and mysqlbinlog.
+# They find the tree relative to themselves, so the directory can move.
+# mysqld gets the paths it would look for under /usr, after --no-defaults
+# (which must stay the first option).
 servers::mysql_write_wrappers() {
-    local stage=$1 loader libdir=usr/lib/x86_64-linux-gnu
-    loader=$(cd "$stage/root" && ls usr/lib64/ld-linux-x86-64.so.2 lib64/ld-linux-x86-64.so.2 2>/dev/null | head -n 1)
+    local stage=$1 loader tool libdir=usr/lib/x86_64-linux-gnu
+    for loader in usr/lib64/ld-linux-x86-64.so.2 lib64/ld-linux-x86-64.so.2 ""; do
+        [[ -x $stage/root/$loader ]] && break
+    done
     [[ -n $loader && -x $stage/root/usr/sbin/mysqld && -x $stage/root/usr/bin/mysql ]] || return 1
     mkdir -p "$stage/bin"
 
@@ -149,12 +154,14 @@ exec "\$root/$loader" --library-path "\$root/$libdir" "\$root/usr/sbin/mysqld" \
     --basedir="\$root/usr" --lc-messages-dir="\$root/usr/share/mysql" \\
     --plugin-dir="\$root/usr/lib/mysql/plugin" "\$@"
 EOF
-    cat >"$stage/bin/mysql" <<EOF
+    for tool in mysql mysqladmin mysqlbinlog; do
+        cat >"$stage/bin/$tool" <<EOF
 #!/bin/sh
-# MySQL's command-line client, run with the C library it was built for.
+# MySQL's $tool, run with the C library it was built for.
 # Written by osticket-cdc's integration/servers.sh install-mysql.
 root=\$(cd "\$(dirname "\$0")/../root" && pwd)
-exec "\$root/$loader" --library-path "\$root/$libdir" "\$root/usr/bin/mysql" "\$@"
+exec "\$root/$loader" --library-path "\$root/$libdir" "\$root/usr/bin/$tool" "\$@"
 EOF
-    chmod 755 "$stage/bin/mysqld" "$stage/bin/mysql"
+    done
+    chmod 755 "$stage"/bin/*
 }

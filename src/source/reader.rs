@@ -150,7 +150,7 @@ impl BinlogReader {
             let event_type = header.event_type_raw();
             if event_type == EventType::ROTATE_EVENT as u8 {
                 if let Ok(Some(EventData::RotateEvent(rotate))) = event.read_data() {
-                    file = rotate.name().into_owned();
+                    file = rotate_file_name(&event, rotate.name_raw());
                     next_pos = rotate.position();
                     // A real rotate (not the one the server sends at connect)
                     // moves the resume point to the new file.
@@ -352,6 +352,27 @@ impl BinlogReader {
         };
         SourceError::Purged { position: self.resume.to_string(), message: message.clone(), oldest }
     }
+}
+
+/// The file name of a rotate event. The rotate the server sends when a dump
+/// starts comes before the format description, so the parser cannot know
+/// that it carries a CRC32 and leaves the 4 checksum bytes on the name: they
+/// are recognised by recomputing the checksum, and cut.
+fn rotate_file_name(event: &Event, name: &[u8]) -> String {
+    use mysql_common::proto::MySerialize;
+    let data = event.data();
+    if name.len() > 4 && data.len() >= 4 {
+        let (body, crc) = data.split_at(data.len() - 4);
+        let mut header = Vec::with_capacity(19);
+        event.header().serialize(&mut header);
+        let mut hasher = crc32fast::Hasher::new();
+        hasher.update(&header);
+        hasher.update(body);
+        if hasher.finalize().to_le_bytes() == crc {
+            return String::from_utf8_lossy(&name[..name.len() - 4]).into_owned();
+        }
+    }
+    String::from_utf8_lossy(name).into_owned()
 }
 
 /// A MySQL source UUID in its usual text form.

@@ -146,14 +146,19 @@ impl TestDb {
     /// Adds a department (`pid` 0 or None for top level).
     pub async fn department(&mut self, id: u64, pid: Option<u64>, name: &str) {
         let pid = pid.map_or("NULL".to_owned(), |p| p.to_string());
-        let sql = format!("INSERT INTO {{prefix}}department (id, pid, name) VALUES ({id}, {pid}, {})", quote(name));
+        let sql = format!(
+            "INSERT INTO {{prefix}}department (id, pid, name, signature, created, updated) \
+             VALUES ({id}, {pid}, {}, '', NOW(), NOW())",
+            quote(name)
+        );
         self.exec(&sql).await;
     }
 
     /// Adds a help topic (`pid` 0 for top level).
     pub async fn topic(&mut self, id: u64, pid: u64, name: &str) {
         let sql = format!(
-            "INSERT INTO {{prefix}}help_topic (topic_id, topic_pid, topic) VALUES ({id}, {pid}, {})",
+            "INSERT INTO {{prefix}}help_topic (topic_id, topic_pid, topic, created, updated) \
+             VALUES ({id}, {pid}, {}, NOW(), NOW())",
             quote(name)
         );
         self.exec(&sql).await;
@@ -245,12 +250,34 @@ pub struct Running {
     handle: tokio::task::JoinHandle<Result<(), osticket_cdc::pipeline::PipelineError>>,
 }
 
-/// Starts the pipeline in a task of the current runtime.
-pub fn start_pipeline(settings: Settings) -> Running {
+/// Starts the pipeline in a task of the current runtime and waits until its
+/// start position is fixed, so that what the test does next is streamed.
+pub async fn start_pipeline(settings: Settings) -> Running {
+    init_logging();
     let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
     let stats = osticket_cdc::pipeline::PipelineStats::default();
+    let ready = stats.ready.clone();
     let handle = tokio::spawn(osticket_cdc::pipeline::run(settings, shutdown_rx, stats));
+    let start = Instant::now();
+    while !ready.load(std::sync::atomic::Ordering::Acquire) {
+        if handle.is_finished() {
+            panic!("the pipeline stopped at start: {:?}", handle.await);
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "pipeline not ready after 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     Running { shutdown_tx, handle }
+}
+
+/// Logs of the library go to the test's captured output.
+pub fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("OSTICKET_CDC_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_test_writer()
+        .try_init();
 }
 
 impl Running {
