@@ -159,7 +159,7 @@ async fn run_with_sink<S: Sink>(
 
     let mut batcher = Batcher {
         settings: &settings,
-        store,
+        store: Arc::new(store),
         sink,
         encoder: RecordEncoder::new(settings.helpdesk_code.clone()),
         assembler: Assembler::new(directory),
@@ -203,7 +203,7 @@ async fn connect_with_retry(
 /// The batch loop's state.
 struct Batcher<'a, S> {
     settings: &'a Settings,
-    store: CheckpointStore,
+    store: Arc<CheckpointStore>,
     sink: S,
     encoder: RecordEncoder,
     assembler: Assembler,
@@ -294,7 +294,12 @@ impl<S: Sink> Batcher<'_, S> {
             replace: false,
             changes: self.assembler.directory_mut().take_delta(),
         };
-        self.store.commit(&next, &delta)?;
+        // The commit waits for an fsync: off the async workers.
+        let store = Arc::clone(&self.store);
+        let checkpoint = next.clone();
+        tokio::task::spawn_blocking(move || store.commit(&checkpoint, &delta))
+            .await
+            .expect("the checkpoint commit does not panic")?;
         debug!(checkpoint = %next.position, records = records.len(), "checkpoint committed");
         self.stats.checkpoint_timestamp.store(u64::from(next.timestamp), Ordering::Relaxed);
         self.checkpoint = next;

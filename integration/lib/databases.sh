@@ -10,14 +10,14 @@ SET sql_log_bin = 0;
 CREATE USER IF NOT EXISTS 'cdc'@'%' IDENTIFIED BY 'cdc';
 CREATE USER IF NOT EXISTS 'cdc'@'127.0.0.1' IDENTIFIED BY 'cdc';
 GRANT REPLICATION SLAVE, BINLOG MONITOR, SELECT ON *.* TO 'cdc'@'%', 'cdc'@'127.0.0.1';
-GRANT ALL PRIVILEGES ON *.* TO 'cdc'@'%', 'cdc'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO 'cdc'@'%', 'cdc'@'127.0.0.1' WITH GRANT OPTION;
 "
 SERVERS_MYSQL_USERS="
 SET sql_log_bin = 0;
 CREATE USER IF NOT EXISTS 'cdc'@'%' IDENTIFIED WITH caching_sha2_password BY 'cdc';
 CREATE USER IF NOT EXISTS 'cdc'@'127.0.0.1' IDENTIFIED WITH caching_sha2_password BY 'cdc';
 GRANT REPLICATION SLAVE, REPLICATION CLIENT, SELECT ON *.* TO 'cdc'@'%', 'cdc'@'127.0.0.1';
-GRANT ALL PRIVILEGES ON *.* TO 'cdc'@'%', 'cdc'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO 'cdc'@'%', 'cdc'@'127.0.0.1' WITH GRANT OPTION;
 "
 
 servers_start_mariadb() (

@@ -114,14 +114,15 @@ impl Directory {
     /// once and the asked-for row comes last: with `a` under `b` and `b`
     /// under `a`, `a`'s full name is `B / A` and `b`'s is `A / B`.
     ///
-    /// Allocates only the returned string.
+    /// Allocates only the returned string, unless the chain is deeper than
+    /// 16 rows.
     pub fn full_name(&self, kind: DirectoryKind, id: u64) -> Option<String> {
         let table = self.table(kind);
         let leaf = table.get(&id)?;
 
         // Collect the chain leaf first. Trees are tens to hundreds of rows,
-        // so walking them on every call is cheaper than keeping a cache
-        // correct under renames and re-parenting.
+        // so walking them on every call costs little and, unlike a cache,
+        // cannot go stale after a rename or re-parenting.
         let mut chain = Chain::new(leaf);
         let mut row = leaf;
         while let Some(parent_id) = row.parent.filter(|&parent| parent != 0) {

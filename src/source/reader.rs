@@ -232,7 +232,7 @@ impl BinlogReader {
                 return Ok(false);
             };
             let sql = query.query();
-            let word = sql.trim_start().split_whitespace().next().unwrap_or_default();
+            let word = sql.split_whitespace().next().unwrap_or_default();
             if word.eq_ignore_ascii_case("BEGIN") {
                 pending.open = true;
                 pending.started = true;

@@ -1,9 +1,12 @@
-//! Test harness: real MariaDB servers started by `integration/servers.sh`,
-//! one database per test, tickets inserted the way osTicket inserts them.
+//! Test harness: real MariaDB (and, when installed, MySQL 9.7) servers
+//! started by `integration/servers.sh`, one database per test, tickets
+//! inserted the way osTicket inserts them.
 //!
 //! A test binary uses the server named by `OSTICKET_CDC_TEST_MARIADB_PORT`
-//! (the test command starts one for the whole run) or else starts its own in
-//! a temporary directory, stopped by a watcher when the test process ends.
+//! (`..._MYSQL_PORT` for MySQL; the test command starts one for the whole
+//! run) or else starts its own in a temporary directory, stopped by a watcher
+//! when the test process ends. MySQL is optional: without it, its tests say
+//! why they are skipped and pass.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -13,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use mysql_async::prelude::Queryable;
 use osticket_cdc::config::Settings;
+use osticket_cdc::source::Flavor;
 
 /// The repository root.
 pub fn root() -> PathBuf {
@@ -24,25 +28,45 @@ pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// A running MariaDB.
+/// A running MariaDB or MySQL.
 pub struct Server {
     /// Its directory (data, socket, pid); `None` for an external one.
     pub dir: Option<tempfile::TempDir>,
     /// Its port on 127.0.0.1.
     pub port: u16,
+    /// MariaDB or MySQL.
+    pub flavor: Flavor,
 }
+
+/// `integration/servers.sh start-mysql`'s exit code when MySQL 9.7 is not installed.
+const NOT_INSTALLED: i32 = 3;
 
 impl Server {
     /// The server shared by every test of this binary.
     pub fn shared() -> &'static Server {
         static SHARED: OnceLock<Server> = OnceLock::new();
         SHARED.get_or_init(|| match std::env::var("OSTICKET_CDC_TEST_MARIADB_PORT") {
-            Ok(port) => Server { dir: None, port: port.parse().expect("a port number") },
+            Ok(port) => Server::external(&port, Flavor::MariaDb),
             Err(_) => Server::start(&[]),
         })
     }
 
-    /// A private server with extra `mariadbd` arguments; stopped on drop.
+    /// The MySQL 9.7 server shared by every test of this binary, or `None`
+    /// (after saying why) when MySQL is not installed.
+    pub fn shared_mysql() -> Option<&'static Server> {
+        static SHARED: OnceLock<Result<Server, String>> = OnceLock::new();
+        let shared = SHARED.get_or_init(|| match std::env::var("OSTICKET_CDC_TEST_MYSQL_PORT") {
+            Ok(port) => Ok(Server::external(&port, Flavor::MySql)),
+            Err(_) => Server::try_start_mysql(&[]),
+        });
+        shared.as_ref().map_err(|reason| print_skip(reason)).ok()
+    }
+
+    fn external(port: &str, flavor: Flavor) -> Server {
+        Server { dir: None, port: port.parse().expect("a port number"), flavor }
+    }
+
+    /// A private MariaDB with extra `mariadbd` arguments; stopped on drop.
     pub fn start(extra: &[&str]) -> Server {
         let dir = tempfile::Builder::new().prefix("osticket-cdc-db").tempdir().unwrap();
         let port = free_port();
@@ -54,15 +78,34 @@ impl Server {
             .status()
             .expect("integration/servers.sh runs");
         assert!(status.success(), "MariaDB did not start (run `integration/servers.sh install`)");
-        // Stop the server when this test process ends, however it ends.
-        let watcher = format!(
-            "while kill -0 {} 2>/dev/null; do sleep 1; done; '{}' stop '{}' >/dev/null 2>&1",
-            std::process::id(),
-            root().join("integration/servers.sh").display(),
-            dir.path().display()
-        );
-        Command::new("setsid").args(["sh", "-c", &watcher]).spawn().unwrap();
-        Server { dir: Some(dir), port }
+        stop_when_tests_end(dir.path());
+        Server { dir: Some(dir), port, flavor: Flavor::MariaDb }
+    }
+
+    /// A private MySQL 9.7 with extra `mysqld` arguments, stopped on drop;
+    /// `None` (after saying why) when MySQL is not installed.
+    pub fn start_mysql(extra: &[&str]) -> Option<Server> {
+        Server::try_start_mysql(extra).map_err(|reason| print_skip(&reason)).ok()
+    }
+
+    /// Starts MySQL; `Err` with the script's reason when it is not installed.
+    fn try_start_mysql(extra: &[&str]) -> Result<Server, String> {
+        let dir = tempfile::Builder::new().prefix("osticket-cdc-my").tempdir().unwrap();
+        let port = free_port();
+        let output = Command::new(root().join("integration/servers.sh"))
+            .arg("start-mysql")
+            .arg(dir.path())
+            .arg(port.to_string())
+            .args(extra)
+            .output()
+            .expect("integration/servers.sh runs");
+        let stderr = String::from_utf8_lossy(&output.stderr).trim().to_owned();
+        if output.status.code() == Some(NOT_INSTALLED) {
+            return Err(stderr);
+        }
+        assert!(output.status.success(), "MySQL 9.7 did not start: {stderr}");
+        stop_when_tests_end(dir.path());
+        Ok(Server { dir: Some(dir), port, flavor: Flavor::MySql })
     }
 
     /// `mysql://cdc:cdc@127.0.0.1:PORT/DB`.
@@ -92,6 +135,28 @@ impl Drop for Server {
                 .status();
         }
     }
+}
+
+/// Stops the servers in `dir` when this test process ends, however it ends.
+fn stop_when_tests_end(dir: &Path) {
+    let watcher = format!(
+        "while kill -0 {} 2>/dev/null; do sleep 1; done; '{}' stop '{}' >/dev/null 2>&1",
+        std::process::id(),
+        root().join("integration/servers.sh").display(),
+        dir.display()
+    );
+    Command::new("setsid").args(["sh", "-c", &watcher]).spawn().unwrap();
+}
+
+/// Says why a MySQL test is skipped. Written to the process's stderr rather
+/// than through `eprintln!`, which the test harness captures and hides for a
+/// passing test: a skip must be seen.
+fn print_skip(reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: MySQL 9.7 is not installed (integration/servers.sh install-mysql): {reason}"
+    );
 }
 
 /// One osTicket database of a test.
@@ -310,9 +375,14 @@ pub async fn lines_eventually(path: &Path, n: usize) -> Vec<String> {
     }
 }
 
-/// The server's current binlog end as `FILE:POS`.
+/// The server's current binlog end as `FILE:POS`. MySQL 8.4+ knows only
+/// `SHOW BINARY LOG STATUS`, MariaDB only `SHOW MASTER STATUS`.
 pub async fn binlog_end(conn: &mut mysql_async::Conn) -> String {
-    let row: mysql_async::Row = conn.query_first("SHOW MASTER STATUS").await.unwrap().expect("binlog on");
+    let row: mysql_async::Row = match conn.query_first("SHOW BINARY LOG STATUS").await {
+        Ok(row) => row,
+        Err(_) => conn.query_first("SHOW MASTER STATUS").await.unwrap(),
+    }
+    .expect("binlog on");
     let file: String = row.get(0).unwrap();
     let pos: u64 = row.get(1).unwrap();
     format!("{file}:{pos}")
