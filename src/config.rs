@@ -38,7 +38,11 @@ pub enum ConfigError {
 }
 
 fn invalid(key: &'static str, value: impl fmt::Display, allowed: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid { key, value: format!("`{value}`"), allowed: allowed.into() }
+    ConfigError::Invalid {
+        key,
+        value: format!("`{value}`"),
+        allowed: allowed.into(),
+    }
 }
 
 /// A credential: prints as `***` in `Debug` and `Display`.
@@ -242,7 +246,12 @@ impl Settings {
         }
         let env: config::Map<String, String> = env
             .into_iter()
-            .filter(|(k, _)| k.starts_with("OSTICKET_CDC_") && k != "OSTICKET_CDC_CONFIG")
+            // Only SECTION__KEY names are settings: OSTICKET_CDC_CONFIG,
+            // OSTICKET_CDC_LOG and the like configure other things.
+            .filter(|(k, _)| {
+                k.strip_prefix("OSTICKET_CDC_")
+                    .is_some_and(|rest| rest.contains("__"))
+            })
             .collect();
         let environment = config::Environment::with_prefix("OSTICKET_CDC")
             .prefix_separator("_")
@@ -261,7 +270,10 @@ impl Settings {
         Ok(Settings {
             source: validate_source(raw.source)?,
             checkpoint: CheckpointConfig {
-                dir: raw.checkpoint.dir.unwrap_or_else(|| PathBuf::from("osticket-cdc-state")),
+                dir: raw
+                    .checkpoint
+                    .dir
+                    .unwrap_or_else(|| PathBuf::from("osticket-cdc-state")),
             },
             sink: validate_sink(raw.sink)?,
             pipeline: validate_pipeline(raw.pipeline)?,
@@ -294,7 +306,9 @@ fn validate_source(raw: RawSource) -> Result<SourceConfig, ConfigError> {
     let table_prefix = raw.table_prefix.unwrap_or_else(|| "ost_".to_owned());
     let prefix_ok = !table_prefix.is_empty()
         && table_prefix.len() <= 32
-        && table_prefix.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+        && table_prefix
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
     if !prefix_ok {
         return Err(invalid(
             "source.table_prefix",
@@ -304,9 +318,18 @@ fn validate_source(raw: RawSource) -> Result<SourceConfig, ConfigError> {
     }
 
     let start = parse_start(raw.start.as_deref().unwrap_or("latest"))?;
-    let heartbeat = secs("source.heartbeat_secs", raw.heartbeat_secs.unwrap_or(10), 1, 3600)?;
-    let connect_timeout =
-        secs("source.connect_timeout_secs", raw.connect_timeout_secs.unwrap_or(10), 1, 600)?;
+    let heartbeat = secs(
+        "source.heartbeat_secs",
+        raw.heartbeat_secs.unwrap_or(10),
+        1,
+        3600,
+    )?;
+    let connect_timeout = secs(
+        "source.connect_timeout_secs",
+        raw.connect_timeout_secs.unwrap_or(10),
+        1,
+        600,
+    )?;
     let reconnect_max_backoff = secs(
         "source.reconnect_max_backoff_secs",
         raw.reconnect_max_backoff_secs.unwrap_or(30),
@@ -331,7 +354,11 @@ fn validate_source(raw: RawSource) -> Result<SourceConfig, ConfigError> {
 
 fn secs(key: &'static str, value: u64, min: u64, max: u64) -> Result<Duration, ConfigError> {
     if value < min || value > max {
-        return Err(invalid(key, value, format!("a number of seconds from {min} to {max}")));
+        return Err(invalid(
+            key,
+            value,
+            format!("a number of seconds from {min} to {max}"),
+        ));
     }
     Ok(Duration::from_secs(value))
 }
@@ -370,9 +397,15 @@ struct MysqlUrl {
 /// repeats the password.
 fn parse_mysql_url(url: &str) -> Result<MysqlUrl, ConfigError> {
     let shape = "mysql://USER:PASSWORD@HOST:PORT/DATABASE";
-    let Some(rest) = url.strip_prefix("mysql://").or_else(|| url.strip_prefix("mariadb://"))
+    let Some(rest) = url
+        .strip_prefix("mysql://")
+        .or_else(|| url.strip_prefix("mariadb://"))
     else {
-        return Err(invalid("source.url", redact_url(url), format!("expected {shape}")));
+        return Err(invalid(
+            "source.url",
+            redact_url(url),
+            format!("expected {shape}"),
+        ));
     };
     let (credentials, location) = rest.rsplit_once('@').unwrap_or(("", rest));
     let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
@@ -381,7 +414,11 @@ fn parse_mysql_url(url: &str) -> Result<MysqlUrl, ConfigError> {
     let (host, port) = match authority.rsplit_once(':') {
         Some((host, port)) => {
             let port = port.parse::<u16>().map_err(|_| {
-                invalid("source.url", redact_url(url), "the port must be a number from 1 to 65535")
+                invalid(
+                    "source.url",
+                    redact_url(url),
+                    "the port must be a number from 1 to 65535",
+                )
             })?;
             (host, port)
         }
@@ -422,7 +459,9 @@ fn percent_decode(text: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(byte)) => {
                 out.push(byte);
@@ -442,7 +481,11 @@ fn validate_sink(raw: RawSink) -> Result<SinkConfig, ConfigError> {
         "stdout" => Ok(SinkConfig::Stdout),
         "file" => {
             let path = raw.path.ok_or_else(|| {
-                invalid("sink.path", "(missing)", "set the file to append records to")
+                invalid(
+                    "sink.path",
+                    "(missing)",
+                    "set the file to append records to",
+                )
             })?;
             Ok(SinkConfig::File { path })
         }
@@ -457,15 +500,27 @@ fn validate_sink(raw: RawSink) -> Result<SinkConfig, ConfigError> {
 fn validate_pipeline(raw: RawPipeline) -> Result<PipelineConfig, ConfigError> {
     let max_batch_records = raw.max_batch_records.unwrap_or(500);
     if !(1..=100_000).contains(&max_batch_records) {
-        return Err(invalid("pipeline.max_batch_records", max_batch_records, "from 1 to 100000"));
+        return Err(invalid(
+            "pipeline.max_batch_records",
+            max_batch_records,
+            "from 1 to 100000",
+        ));
     }
     let linger_ms = raw.linger_ms.unwrap_or(5);
     if linger_ms > 60_000 {
-        return Err(invalid("pipeline.linger_ms", linger_ms, "from 0 to 60000 milliseconds"));
+        return Err(invalid(
+            "pipeline.linger_ms",
+            linger_ms,
+            "from 0 to 60000 milliseconds",
+        ));
     }
     let queue_transactions = raw.queue_transactions.unwrap_or(1024);
     if !(1..=1_000_000).contains(&queue_transactions) {
-        return Err(invalid("pipeline.queue_transactions", queue_transactions, "from 1 to 1000000"));
+        return Err(invalid(
+            "pipeline.queue_transactions",
+            queue_transactions,
+            "from 1 to 1000000",
+        ));
     }
     Ok(PipelineConfig {
         max_batch_records: max_batch_records as usize,

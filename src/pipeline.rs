@@ -129,7 +129,8 @@ async fn run_with_sink<S: Sink>(
         None => {
             let names = TableNames::new(&source.database, &source.table_prefix);
             let snapshot = take_snapshot(&mut conn, flavor, &names).await?;
-            let (position, gtid) = resolve_start(&mut conn, flavor, &source.start, &snapshot).await?;
+            let (position, gtid) =
+                resolve_start(&mut conn, flavor, &source.start, &snapshot).await?;
             let mut checkpoint = Checkpoint::new(position, gtid);
             checkpoint.sink_offset = sink.offset();
             info!(position = %checkpoint.position, gtid = %checkpoint.gtid_state,
@@ -137,7 +138,10 @@ async fn run_with_sink<S: Sink>(
             // A GTID start has no file yet: the reader finds it and the
             // first transaction's checkpoint records it.
             if !checkpoint.position.file.is_empty() {
-                store.commit(&checkpoint, &DirectoryDelta::snapshot(snapshot.rows.clone()))?;
+                store.commit(
+                    &checkpoint,
+                    &DirectoryDelta::snapshot(snapshot.rows.clone()),
+                )?;
             }
             (checkpoint, Directory::from_rows(snapshot.rows))
         }
@@ -154,7 +158,9 @@ async fn run_with_sink<S: Sink>(
     );
     stats.ready.store(true, Ordering::Release);
     let reader_task = tokio::spawn(
-        reader.run(transactions_tx, shutdown_rx.clone()).instrument(info_span!("source")),
+        reader
+            .run(transactions_tx, shutdown_rx.clone())
+            .instrument(info_span!("source")),
     );
 
     let mut batcher = Batcher {
@@ -167,9 +173,14 @@ async fn run_with_sink<S: Sink>(
         stats,
         uncommitted: None,
     };
-    let delivered = batcher.run(transactions_rx).instrument(info_span!("sink")).await;
+    let delivered = batcher
+        .run(transactions_rx)
+        .instrument(info_span!("sink"))
+        .await;
     let read = reader_task.await.unwrap_or_else(|e| {
-        Err(SourceError::Connection(format!("the binlog reader task failed: {e}")))
+        Err(SourceError::Connection(format!(
+            "the binlog reader task failed: {e}"
+        )))
     });
     delivered?;
     read?;
@@ -215,7 +226,10 @@ struct Batcher<'a, S> {
 }
 
 impl<S: Sink> Batcher<'_, S> {
-    async fn run(&mut self, mut transactions_rx: mpsc::Receiver<Transaction>) -> Result<(), PipelineError> {
+    async fn run(
+        &mut self,
+        mut transactions_rx: mpsc::Receiver<Transaction>,
+    ) -> Result<(), PipelineError> {
         let linger = self.settings.pipeline.linger;
         let max_records = self.settings.pipeline.max_batch_records;
         let mut last_commit = Instant::now();
@@ -223,7 +237,9 @@ impl<S: Sink> Batcher<'_, S> {
         while !closed {
             // Wait for the first transaction, then gather more until the
             // batch is full or the linger time is up.
-            let Some(first) = transactions_rx.recv().await else { break };
+            let Some(first) = transactions_rx.recv().await else {
+                break;
+            };
             let mut records = Vec::new();
             self.add(&mut records, first)?;
             let deadline = tokio::time::Instant::now() + linger;
@@ -280,10 +296,14 @@ impl<S: Sink> Batcher<'_, S> {
                     }
                 }
             }
-            self.stats.records.fetch_add(records.len() as u64, Ordering::Relaxed);
+            self.stats
+                .records
+                .fetch_add(records.len() as u64, Ordering::Relaxed);
         }
 
-        let Some(tx) = self.uncommitted.take() else { return Ok(()) };
+        let Some(tx) = self.uncommitted.take() else {
+            return Ok(());
+        };
         let mut next = self.checkpoint.clone();
         next.position = tx.end;
         next.gtid_state = tx.gtid_state;
@@ -301,7 +321,9 @@ impl<S: Sink> Batcher<'_, S> {
             .await
             .expect("the checkpoint commit does not panic")?;
         debug!(checkpoint = %next.position, records = records.len(), "checkpoint committed");
-        self.stats.checkpoint_timestamp.store(u64::from(next.timestamp), Ordering::Relaxed);
+        self.stats
+            .checkpoint_timestamp
+            .store(u64::from(next.timestamp), Ordering::Relaxed);
         self.checkpoint = next;
         Ok(())
     }

@@ -20,7 +20,13 @@ async fn stream_from_now(db: &mut TestDb, state: &tempfile::TempDir) -> (Running
     let start = binlog_end(&mut db.conn).await;
     let out = state.path().join("out.jsonl");
     let cp = state.path().join("cp");
-    let settings = settings(&db.url, &db.prefix, &cp, &out, &format!("start = \"{start}\""));
+    let settings = settings(
+        &db.url,
+        &db.prefix,
+        &cp,
+        &out,
+        &format!("start = \"{start}\""),
+    );
     (start_pipeline(settings).await, out)
 }
 
@@ -37,12 +43,19 @@ fn stored_checkpoint(cp: &Path) -> Checkpoint {
 }
 
 fn created_at(i: u32) -> String {
-    format!("2024-09-01 {:02}:{:02}:{:02}", i / 3600, (i / 60) % 60, i % 60)
+    format!(
+        "2024-09-01 {:02}:{:02}:{:02}",
+        i / 3600,
+        (i / 60) % 60,
+        i % 60
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_schema_shape_and_prefix_gives_one_event_per_ticket() {
-    let Some(server) = Server::shared_mysql() else { return };
+    let Some(server) = Server::shared_mysql() else {
+        return;
+    };
     let shapes = [
         ("schema-1.18.sql", "ost_"),
         ("schema-1.10.sql", "helpdesk_"),
@@ -56,7 +69,13 @@ async fn every_schema_shape_and_prefix_gives_one_event_per_ticket() {
         let (running, out) = stream_from_now(&mut db, &state).await;
 
         let cases = [
-            (3, 2, "2024-01-02 03:04:05", Some("Sales / Maintenance Crew / Night Shift"), Some("Billing / Refunds")),
+            (
+                3,
+                2,
+                "2024-01-02 03:04:05",
+                Some("Sales / Maintenance Crew / Night Shift"),
+                Some("Billing / Refunds"),
+            ),
             (4, 0, "2024-02-29 23:59:59", Some("Support"), None),
             (99, 1, "2025-12-31 00:00:00", None, Some("Billing")),
         ];
@@ -78,7 +97,9 @@ async fn every_schema_shape_and_prefix_gives_one_event_per_ticket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_that_never_logged_in_authenticates_without_tls() {
-    let Some(server) = Server::shared_mysql() else { return };
+    let Some(server) = Server::shared_mysql() else {
+        return;
+    };
     let mut db = create_db(server, "schema-1.18.sql", "ost_").await;
     seed_names(&mut db).await;
 
@@ -89,15 +110,27 @@ async fn a_user_that_never_logged_in_authenticates_without_tls() {
     for sql in [
         format!("CREATE USER '{user}'@'%' IDENTIFIED WITH caching_sha2_password BY 'pw{user}'"),
         format!("GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '{user}'@'%'"),
-        format!("GRANT SELECT, LOCK TABLES ON `{}`.* TO '{user}'@'%'", db.name),
+        format!(
+            "GRANT SELECT, LOCK TABLES ON `{}`.* TO '{user}'@'%'",
+            db.name
+        ),
     ] {
         db.conn.query_drop(sql).await.unwrap();
     }
     let state = tempfile::tempdir().unwrap();
     let start = binlog_end(&mut db.conn).await;
     let out = state.path().join("out.jsonl");
-    let url = format!("mysql://{user}:pw{user}@127.0.0.1:{}/{}", server.port, db.name);
-    let settings = settings(&url, "ost_", &state.path().join("cp"), &out, &format!("start = \"{start}\""));
+    let url = format!(
+        "mysql://{user}:pw{user}@127.0.0.1:{}/{}",
+        server.port, db.name
+    );
+    let settings = settings(
+        &url,
+        "ost_",
+        &state.path().join("cp"),
+        &out,
+        &format!("start = \"{start}\""),
+    );
     let running = start_pipeline(settings).await;
 
     db.create_ticket(2, 1, "2024-08-01 00:00:00").await;
@@ -105,37 +138,71 @@ async fn a_user_that_never_logged_in_authenticates_without_tls() {
     running.stop().await.unwrap();
     assert_eq!(
         parse_lines(&lines),
-        vec![expected("2024-08-01 00:00:00", 2, Some("Sales / Maintenance Crew"), 1, Some("Billing"))]
+        vec![expected(
+            "2024-08-01 00:00:00",
+            2,
+            Some("Sales / Maintenance Crew"),
+            1,
+            Some("Billing")
+        )]
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn department_rename_between_tickets_names_each_as_of_its_insert() {
-    let Some(server) = Server::shared_mysql() else { return };
+    let Some(server) = Server::shared_mysql() else {
+        return;
+    };
     let mut db = create_db(server, "schema-1.18.sql", "ost_").await;
     seed_names(&mut db).await;
     let state = tempfile::tempdir().unwrap();
     let (running, out) = stream_from_now(&mut db, &state).await;
 
     db.create_ticket(3, 2, "2024-03-01 10:00:00").await;
-    db.exec("UPDATE {prefix}department SET name = 'Revenue' WHERE id = 1").await;
+    db.exec("UPDATE {prefix}department SET name = 'Revenue' WHERE id = 1")
+        .await;
     db.create_ticket(3, 2, "2024-03-01 10:00:01").await;
-    db.exec("UPDATE {prefix}department SET name = 'Day Shift', pid = 0 WHERE id = 3").await;
-    db.exec("UPDATE {prefix}help_topic SET topic = 'Payments' WHERE topic_id = 1").await;
+    db.exec("UPDATE {prefix}department SET name = 'Day Shift', pid = 0 WHERE id = 3")
+        .await;
+    db.exec("UPDATE {prefix}help_topic SET topic = 'Payments' WHERE topic_id = 1")
+        .await;
     db.create_ticket(3, 2, "2024-03-01 10:00:02").await;
 
     let lines = lines_eventually(&out, 3).await;
     running.stop().await.unwrap();
-    assert_eq!(parse_lines(&lines), vec![
-        expected("2024-03-01 10:00:00", 3, Some("Sales / Maintenance Crew / Night Shift"), 2, Some("Billing / Refunds")),
-        expected("2024-03-01 10:00:01", 3, Some("Revenue / Maintenance Crew / Night Shift"), 2, Some("Billing / Refunds")),
-        expected("2024-03-01 10:00:02", 3, Some("Day Shift"), 2, Some("Payments / Refunds")),
-    ]);
+    assert_eq!(
+        parse_lines(&lines),
+        vec![
+            expected(
+                "2024-03-01 10:00:00",
+                3,
+                Some("Sales / Maintenance Crew / Night Shift"),
+                2,
+                Some("Billing / Refunds")
+            ),
+            expected(
+                "2024-03-01 10:00:01",
+                3,
+                Some("Revenue / Maintenance Crew / Night Shift"),
+                2,
+                Some("Billing / Refunds")
+            ),
+            expected(
+                "2024-03-01 10:00:02",
+                3,
+                Some("Day Shift"),
+                2,
+                Some("Payments / Refunds")
+            ),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alter_table_adding_a_column_before_dept_id_shifts_no_value() {
-    let Some(server) = Server::shared_mysql() else { return };
+    let Some(server) = Server::shared_mysql() else {
+        return;
+    };
     let mut db = create_db(server, "schema-1.18.sql", "ost_").await;
     seed_names(&mut db).await;
     let state = tempfile::tempdir().unwrap();
@@ -145,25 +212,47 @@ async fn alter_table_adding_a_column_before_dept_id_shifts_no_value() {
     lines_eventually(&out, 1).await;
     // MySQL adds these columns INSTANT, in place; the row images still list
     // them in table order. A value 1 read by position would name `Sales`.
-    db.exec("ALTER TABLE {prefix}ticket ADD COLUMN region_id INT UNSIGNED NOT NULL DEFAULT 1 \
-             AFTER status_id, ADD COLUMN note VARCHAR(300) NULL AFTER number").await;
+    db.exec(
+        "ALTER TABLE {prefix}ticket ADD COLUMN region_id INT UNSIGNED NOT NULL DEFAULT 1 \
+             AFTER status_id, ADD COLUMN note VARCHAR(300) NULL AFTER number",
+    )
+    .await;
     db.create_ticket(3, 2, "2024-04-01 00:00:01").await;
-    db.exec("ALTER TABLE {prefix}department ADD COLUMN code CHAR(3) NOT NULL DEFAULT 'abc' FIRST").await;
-    db.exec("UPDATE {prefix}department SET name = 'Help' WHERE id = 4").await;
+    db.exec("ALTER TABLE {prefix}department ADD COLUMN code CHAR(3) NOT NULL DEFAULT 'abc' FIRST")
+        .await;
+    db.exec("UPDATE {prefix}department SET name = 'Help' WHERE id = 4")
+        .await;
     db.create_ticket(4, 0, "2024-04-01 00:00:02").await;
 
     let lines = lines_eventually(&out, 3).await;
     running.stop().await.unwrap();
-    assert_eq!(parse_lines(&lines), vec![
-        expected("2024-04-01 00:00:00", 4, Some("Support"), 1, Some("Billing")),
-        expected("2024-04-01 00:00:01", 3, Some("Sales / Maintenance Crew / Night Shift"), 2, Some("Billing / Refunds")),
-        expected("2024-04-01 00:00:02", 4, Some("Help"), 0, None),
-    ]);
+    assert_eq!(
+        parse_lines(&lines),
+        vec![
+            expected(
+                "2024-04-01 00:00:00",
+                4,
+                Some("Support"),
+                1,
+                Some("Billing")
+            ),
+            expected(
+                "2024-04-01 00:00:01",
+                3,
+                Some("Sales / Maintenance Crew / Night Shift"),
+                2,
+                Some("Billing / Refunds")
+            ),
+            expected("2024-04-01 00:00:02", 4, Some("Help"), 0, None),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_from_the_checkpoint_emits_exactly_the_new_tickets() {
-    let Some(server) = Server::shared_mysql() else { return };
+    let Some(server) = Server::shared_mysql() else {
+        return;
+    };
     let mut db = create_db(server, "schema-1.18.sql", "ost_").await;
     seed_names(&mut db).await;
     let state = tempfile::tempdir().unwrap();
@@ -178,7 +267,8 @@ async fn restart_from_the_checkpoint_emits_exactly_the_new_tickets() {
     for i in 3..6 {
         db.create_ticket(4, 0, &created_at(i)).await;
     }
-    db.exec("UPDATE {prefix}department SET name = 'Helpdesk' WHERE id = 4").await;
+    db.exec("UPDATE {prefix}department SET name = 'Helpdesk' WHERE id = 4")
+        .await;
     db.create_ticket(4, 0, &created_at(6)).await;
     let settings = settings(&db.url, &db.prefix, &state.path().join("cp"), &out, "");
     let running = start_pipeline(settings).await;
@@ -190,20 +280,38 @@ async fn restart_from_the_checkpoint_emits_exactly_the_new_tickets() {
     let got = all_records(&out);
     let want = vec![
         expected(&created_at(0), 1, Some("Sales"), 1, Some("Billing")),
-        expected(&created_at(1), 2, Some("Sales / Maintenance Crew"), 1, Some("Billing")),
-        expected(&created_at(2), 3, Some("Sales / Maintenance Crew / Night Shift"), 1, Some("Billing")),
+        expected(
+            &created_at(1),
+            2,
+            Some("Sales / Maintenance Crew"),
+            1,
+            Some("Billing"),
+        ),
+        expected(
+            &created_at(2),
+            3,
+            Some("Sales / Maintenance Crew / Night Shift"),
+            1,
+            Some("Billing"),
+        ),
         expected(&created_at(3), 4, Some("Support"), 0, None),
         expected(&created_at(4), 4, Some("Support"), 0, None),
         expected(&created_at(5), 4, Some("Support"), 0, None),
         expected(&created_at(6), 4, Some("Helpdesk"), 0, None),
-        expected(&created_at(7), 2, Some("Sales / Maintenance Crew"), 2, Some("Billing / Refunds")),
+        expected(
+            &created_at(7),
+            2,
+            Some("Sales / Maintenance Crew"),
+            2,
+            Some("Billing / Refunds"),
+        ),
     ];
     assert_eq!(got, want);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compressed_transactions_resume_at_payload_ends_across_restarts() {
-    const TICKETS: u32 = 300;
+    const TICKETS: u32 = 400;
     let Some(server) = Server::start_mysql(&["--binlog-transaction-compression=ON"]) else {
         return;
     };
@@ -217,22 +325,27 @@ async fn compressed_transactions_resume_at_payload_ends_across_restarts() {
     let settings = settings(&db.url, &db.prefix, &cp, &out, "");
     let mut running = start_pipeline(settings.clone()).await;
 
-    // Tickets are created in the background while the pipeline is stopped
-    // and started again, each stop at whatever point the stream is.
+    // Tickets are created in the background, with a rotation now and then,
+    // while the pipeline is stopped and started again wherever it is.
     let inserter = tokio::spawn(async move {
         for i in 0..TICKETS {
-            db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i)).await;
+            db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i))
+                .await;
+            if i % 150 == 75 {
+                db.exec("FLUSH BINARY LOGS").await;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         db
     });
     let mut restarts = 0;
     while !inserter.is_finished() {
         let seen = all_records(&out).len();
-        while all_records(&out).len() < seen + 20 && !inserter.is_finished() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        while all_records(&out).len() < seen + 15 && !inserter.is_finished() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
         running.stop().await.unwrap();
-        tokio::time::sleep(Duration::from_millis(rand::random_range(0..300))).await;
+        tokio::time::sleep(Duration::from_millis(rand::random_range(0..200))).await;
         running = start_pipeline(settings.clone()).await;
         restarts += 1;
     }
@@ -243,28 +356,61 @@ async fn compressed_transactions_resume_at_payload_ends_across_restarts() {
     running.stop().await.unwrap();
 
     let got = all_records(&out);
-    assert_eq!(got.len(), TICKETS as usize, "one record per ticket after {restarts} restarts");
+    assert_eq!(
+        got.len(),
+        TICKETS as usize,
+        "one record per ticket after {restarts} restarts"
+    );
     for (i, record) in got.iter().enumerate() {
-        assert_eq!(record["datetime_complete"], created_at(i as u32), "record {i} in insert order");
+        assert_eq!(
+            record["datetime_complete"],
+            created_at(i as u32),
+            "record {i} in insert order"
+        );
     }
-    assert!(restarts >= 3, "the pipeline was restarted {restarts} times");
 
-    // The tickets really went through Transaction_payload events, and the
-    // checkpoint is the binlog's end (a payload's end, not an inner event's),
-    // with exactly the server's executed GTID set.
-    let end = binlog_end(&mut db.conn).await;
-    let file = end.rsplit_once(':').unwrap().0;
-    let events: Vec<mysql_async::Row> =
-        db.conn.query(format!("SHOW BINLOG EVENTS IN '{file}'")).await.unwrap();
-    let payloads = events
-        .iter()
-        .filter(|e| e.get::<String, _>(2).is_some_and(|t| t == "Transaction_payload"))
-        .count();
-    assert!(payloads >= TICKETS as usize, "only {payloads} Transaction_payload events");
+    // The checkpoint is the binlog's end (a payload's end, not an inner
+    // event's), with exactly the server's executed GTID set.
     let checkpoint = stored_checkpoint(&cp);
-    assert_eq!(checkpoint.position.to_string(), end);
-    let executed: Option<String> = db.conn.query_first("SELECT @@global.gtid_executed").await.unwrap();
+    assert_eq!(
+        checkpoint.position.to_string(),
+        binlog_end(&mut db.conn).await
+    );
+    let executed: Option<String> = db
+        .conn
+        .query_first("SELECT @@global.gtid_executed")
+        .await
+        .unwrap();
     let executed: GtidSet = executed.unwrap().replace('\n', "").parse().unwrap();
     assert_eq!(checkpoint.gtid_state, executed);
-    println!("{TICKETS} tickets in {payloads} compressed transactions, {restarts} restarts, each once");
+
+    // The tickets really went through Transaction_payload events, and the
+    // restarts and rotations really happened.
+    let files: Vec<(String, u64, String)> = db.conn.query("SHOW BINARY LOGS").await.unwrap();
+    let mut payloads = 0;
+    for (file, _, _) in &files {
+        let events: Vec<mysql_async::Row> = db
+            .conn
+            .query(format!("SHOW BINLOG EVENTS IN '{file}'"))
+            .await
+            .unwrap();
+        payloads += events
+            .iter()
+            .filter(|e| {
+                e.get::<String, _>(2)
+                    .is_some_and(|t| t == "Transaction_payload")
+            })
+            .count();
+    }
+    assert!(
+        payloads >= TICKETS as usize,
+        "only {payloads} Transaction_payload events"
+    );
+    assert!(files.len() >= 3, "only {} binlog files", files.len());
+    assert!(restarts >= 3, "the pipeline was restarted {restarts} times");
+    println!(
+        "{TICKETS} tickets in {payloads} compressed transactions over {} binlogs, \
+         {restarts} restarts: each exactly once",
+        files.len()
+    );
 }

@@ -8,7 +8,13 @@ use common::*;
 use mysql_async::prelude::Queryable;
 
 fn config(db: &TestDb, state: &tempfile::TempDir, extra: &str) -> osticket_cdc::config::Settings {
-    settings(&db.url, &db.prefix, &state.path().join("cp"), &state.path().join("out.jsonl"), extra)
+    settings(
+        &db.url,
+        &db.prefix,
+        &state.path().join("cp"),
+        &state.path().join("out.jsonl"),
+        extra,
+    )
 }
 
 fn records(state: &tempfile::TempDir) -> Vec<serde_json::Value> {
@@ -17,7 +23,10 @@ fn records(state: &tempfile::TempDir) -> Vec<serde_json::Value> {
 }
 
 fn created(records: &[serde_json::Value]) -> Vec<String> {
-    records.iter().map(|r| r["datetime_complete"].as_str().unwrap().to_owned()).collect()
+    records
+        .iter()
+        .map(|r| r["datetime_complete"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,7 +50,12 @@ async fn follows_rotations_and_resumes_in_the_new_file() {
     lines_eventually(&state.path().join("out.jsonl"), 4).await;
     running.stop().await.unwrap();
 
-    let want = ["2024-08-01 00:00:01", "2024-08-01 00:00:02", "2024-08-01 00:00:03", "2024-08-01 00:00:04"];
+    let want = [
+        "2024-08-01 00:00:01",
+        "2024-08-01 00:00:02",
+        "2024-08-01 00:00:03",
+        "2024-08-01 00:00:04",
+    ];
     assert_eq!(created(&records(&state)), want);
 }
 
@@ -52,11 +66,19 @@ async fn starts_from_earliest_a_position_or_a_gtid() {
     seed_names(&mut db).await;
     db.create_ticket(4, 0, "2024-09-01 00:00:01").await;
     let after_first = binlog_end(&mut db.conn).await;
-    let gtid: String = db.conn.query_first("SELECT @@gtid_binlog_pos").await.unwrap().unwrap();
+    let gtid: String = db
+        .conn
+        .query_first("SELECT @@gtid_binlog_pos")
+        .await
+        .unwrap()
+        .unwrap();
     db.create_ticket(4, 0, "2024-09-01 00:00:02").await;
 
     let cases = [
-        ("earliest".to_owned(), vec!["2024-09-01 00:00:01", "2024-09-01 00:00:02"]),
+        (
+            "earliest".to_owned(),
+            vec!["2024-09-01 00:00:01", "2024-09-01 00:00:02"],
+        ),
         (after_first, vec!["2024-09-01 00:00:02"]),
         (gtid, vec!["2024-09-01 00:00:02"]),
     ];
@@ -82,12 +104,22 @@ async fn reconnects_when_the_server_restarts() {
     db.create_ticket(2, 2, "2024-10-01 00:00:01").await;
     lines_eventually(&state.path().join("out.jsonl"), 1).await;
     server.restart();
-    let mut db = TestDb { conn: server.conn(Some(&db.name)).await, ..db };
+    let mut db = TestDb {
+        conn: server.conn(Some(&db.name)).await,
+        ..db
+    };
     db.create_ticket(2, 2, "2024-10-01 00:00:02").await;
     db.create_ticket(3, 0, "2024-10-01 00:00:03").await;
     lines_eventually(&state.path().join("out.jsonl"), 3).await;
-    assert!(!running.is_finished(), "the connector kept running through the restart");
+    assert!(
+        !running.is_finished(),
+        "the connector kept running through the restart"
+    );
     running.stop().await.unwrap();
-    let want = ["2024-10-01 00:00:01", "2024-10-01 00:00:02", "2024-10-01 00:00:03"];
+    let want = [
+        "2024-10-01 00:00:01",
+        "2024-10-01 00:00:02",
+        "2024-10-01 00:00:03",
+    ];
     assert_eq!(created(&records(&state)), want);
 }

@@ -10,7 +10,11 @@ use common::*;
 use rand::Rng;
 
 fn spawn_connector(config: &std::path::Path, log: &std::path::Path) -> Child {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
     Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
         .args(["run", "--config"])
         .arg(config)
@@ -34,14 +38,21 @@ async fn resumes_after_kill_without_loss_or_duplicates() {
     let out = state.path().join("out.jsonl");
     let start = binlog_end(&mut db.conn).await;
     let cp = state.path().join("cp");
-    settings(&db.url, &db.prefix, &cp, &out, &format!("start = \"{start}\""));
+    settings(
+        &db.url,
+        &db.prefix,
+        &cp,
+        &out,
+        &format!("start = \"{start}\""),
+    );
     let config = cp.with_extension("toml");
     let log = state.path().join("connector.log");
 
     // Tickets are created in the background the whole time.
     let inserter = tokio::spawn(async move {
         for i in 0..TICKETS {
-            db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i)).await;
+            db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i))
+                .await;
         }
         db
     });
@@ -61,15 +72,26 @@ async fn resumes_after_kill_without_loss_or_duplicates() {
     let mut child = spawn_connector(&config, &log);
     let lines = lines_eventually(&out, TICKETS as usize).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
 
     let text = std::fs::read_to_string(&out).unwrap();
     let all: Vec<String> = text.lines().map(str::to_owned).collect();
-    assert_eq!(all.len(), TICKETS as usize, "exactly one record per ticket after {kills} kills");
+    assert_eq!(
+        all.len(),
+        TICKETS as usize,
+        "exactly one record per ticket after {kills} kills"
+    );
     for (i, record) in parse_lines(&lines).iter().enumerate() {
-        assert_eq!(record["datetime_complete"], created_at(i as u32), "record {i} in insert order");
+        assert_eq!(
+            record["datetime_complete"],
+            created_at(i as u32),
+            "record {i} in insert order"
+        );
     }
     assert!(kills >= 3, "the connector was killed {kills} times");
     println!("2000 tickets, {kills} SIGKILLs, every ticket exactly once, in order");

@@ -7,17 +7,32 @@ use common::*;
 
 /// Runs the connector from the current binlog end, creates tickets with
 /// `scenario`, and returns the records once `expected` of them arrived.
-async fn stream_from_now(db: &mut TestDb, extra: &str, state: &tempfile::TempDir) -> (Running, std::path::PathBuf) {
+async fn stream_from_now(
+    db: &mut TestDb,
+    extra: &str,
+    state: &tempfile::TempDir,
+) -> (Running, std::path::PathBuf) {
     let start = binlog_end(&mut db.conn).await;
     let out = state.path().join("out.jsonl");
-    let settings = settings(&db.url, &db.prefix, &state.path().join("cp"), &out, &format!("start = \"{start}\"\n{extra}"));
+    let settings = settings(
+        &db.url,
+        &db.prefix,
+        &state.path().join("cp"),
+        &out,
+        &format!("start = \"{start}\"\n{extra}"),
+    );
     (start_pipeline(settings).await, out)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_schema_shape_and_prefix_gives_one_event_per_ticket() {
     let server = Server::shared();
-    let shapes = ["schema-1.10.sql", "schema-1.14.sql", "schema-1.18.sql", "schema-upgraded-1.7.sql"];
+    let shapes = [
+        "schema-1.10.sql",
+        "schema-1.14.sql",
+        "schema-1.18.sql",
+        "schema-upgraded-1.7.sql",
+    ];
     for (shape, prefix) in shapes.iter().flat_map(|s| [(s, "ost_"), (s, "helpdesk_")]) {
         let mut db = create_db(server, shape, prefix).await;
         seed_names(&mut db).await;
@@ -25,7 +40,13 @@ async fn every_schema_shape_and_prefix_gives_one_event_per_ticket() {
         let (running, out) = stream_from_now(&mut db, "", &state).await;
 
         let cases = [
-            (3, 2, "2024-01-02 03:04:05", Some("Sales / Maintenance Crew / Night Shift"), Some("Billing / Refunds")),
+            (
+                3,
+                2,
+                "2024-01-02 03:04:05",
+                Some("Sales / Maintenance Crew / Night Shift"),
+                Some("Billing / Refunds"),
+            ),
             (4, 0, "2024-02-29 23:59:59", Some("Support"), None),
             (99, 1, "2025-12-31 00:00:00", None, Some("Billing")),
         ];
@@ -42,7 +63,11 @@ async fn every_schema_shape_and_prefix_gives_one_event_per_ticket() {
             .collect();
         assert_eq!(got, want, "{shape} with prefix {prefix}");
         let text = std::fs::read_to_string(&out).unwrap();
-        assert_eq!(text.lines().count(), cases.len(), "{shape}/{prefix}: no extra records");
+        assert_eq!(
+            text.lines().count(),
+            cases.len(),
+            "{shape}/{prefix}: no extra records"
+        );
     }
 }
 
@@ -54,9 +79,16 @@ async fn ticket_updates_and_deletes_and_lookalike_tables_give_no_events() {
     let (running, out) = stream_from_now(&mut db, "", &state).await;
 
     let first = db.create_ticket(4, 1, "2024-01-01 00:00:01").await;
-    db.exec(&format!("UPDATE {{prefix}}ticket SET dept_id = 1, topic_id = 2 WHERE ticket_id = {first}")).await;
-    db.exec(&format!("DELETE FROM {{prefix}}ticket WHERE ticket_id = {first}")).await;
-    db.exec("INSERT INTO {prefix}ticket__cdata (ticket_id, subject) VALUES (1, 'x')").await;
+    db.exec(&format!(
+        "UPDATE {{prefix}}ticket SET dept_id = 1, topic_id = 2 WHERE ticket_id = {first}"
+    ))
+    .await;
+    db.exec(&format!(
+        "DELETE FROM {{prefix}}ticket WHERE ticket_id = {first}"
+    ))
+    .await;
+    db.exec("INSERT INTO {prefix}ticket__cdata (ticket_id, subject) VALUES (1, 'x')")
+        .await;
     db.exec("INSERT INTO {prefix}ticket_status (name, state, properties, created, updated) VALUES ('Weird', 'open', '{}', NOW(), NOW())").await;
     db.create_ticket(1, 0, "2024-01-01 00:00:02").await;
 
@@ -64,11 +96,27 @@ async fn ticket_updates_and_deletes_and_lookalike_tables_give_no_events() {
     // Let any wrongly emitted record arrive before counting.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     running.stop().await.unwrap();
-    let got = parse_lines(&std::fs::read_to_string(&out).unwrap().lines().map(str::to_owned).collect::<Vec<_>>());
-    assert_eq!(got, vec![
-        expected("2024-01-01 00:00:01", 4, Some("Support"), 1, Some("Billing")),
-        expected("2024-01-01 00:00:02", 1, Some("Sales"), 0, None),
-    ], "{lines:?}");
+    let got = parse_lines(
+        &std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(
+        got,
+        vec![
+            expected(
+                "2024-01-01 00:00:01",
+                4,
+                Some("Support"),
+                1,
+                Some("Billing")
+            ),
+            expected("2024-01-01 00:00:02", 1, Some("Sales"), 0, None),
+        ],
+        "{lines:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,7 +127,8 @@ async fn names_are_those_at_each_tickets_insert_across_restarts() {
     let (running, out) = stream_from_now(&mut db, "", &state).await;
 
     db.create_ticket(3, 2, "2024-03-01 10:00:00").await;
-    db.exec("UPDATE {prefix}department SET name = 'Revenue' WHERE id = 1").await;
+    db.exec("UPDATE {prefix}department SET name = 'Revenue' WHERE id = 1")
+        .await;
     db.create_ticket(3, 2, "2024-03-01 10:00:01").await;
     lines_eventually(&out, 2).await;
     running.stop().await.unwrap();
@@ -87,35 +136,66 @@ async fn names_are_those_at_each_tickets_insert_across_restarts() {
     // While stopped: re-parent department 3 to the top and rename a topic.
     // The restarted connector reads its directory from the checkpoint and
     // these changes from the binlog, in order.
-    db.exec("UPDATE {prefix}department SET pid = NULL WHERE id = 3").await;
-    db.exec("UPDATE {prefix}help_topic SET topic = 'Payments' WHERE topic_id = 1").await;
+    db.exec("UPDATE {prefix}department SET pid = NULL WHERE id = 3")
+        .await;
+    db.exec("UPDATE {prefix}help_topic SET topic = 'Payments' WHERE topic_id = 1")
+        .await;
     db.create_ticket(3, 2, "2024-03-01 10:00:02").await;
     let settings = settings(&db.url, &db.prefix, &state.path().join("cp"), &out, "");
     let running = start_pipeline(settings).await;
 
     // A rename in the same transaction as the insert applies to it.
     db.exec("BEGIN").await;
-    db.exec("UPDATE {prefix}department SET name = 'Day Shift' WHERE id = 3").await;
+    db.exec("UPDATE {prefix}department SET name = 'Day Shift' WHERE id = 3")
+        .await;
     db.exec("INSERT INTO {prefix}ticket SET number='x1', dept_id=3, topic_id=1, created='2024-03-01 10:00:03', lastupdate=NOW(), updated=NOW()").await;
     db.exec("COMMIT").await;
     // Deleted department and topic: null names; a department whose parent
     // was deleted loses that ancestor.
     db.exec("DELETE FROM {prefix}department WHERE id = 3").await;
-    db.exec("DELETE FROM {prefix}help_topic WHERE topic_id = 2").await;
+    db.exec("DELETE FROM {prefix}help_topic WHERE topic_id = 2")
+        .await;
     db.create_ticket(3, 2, "2024-03-01 10:00:04").await;
     db.exec("DELETE FROM {prefix}department WHERE id = 1").await;
     db.create_ticket(2, 0, "2024-03-01 10:00:05").await;
 
     let lines = lines_eventually(&out, 6).await;
     running.stop().await.unwrap();
-    assert_eq!(parse_lines(&lines), vec![
-        expected("2024-03-01 10:00:00", 3, Some("Sales / Maintenance Crew / Night Shift"), 2, Some("Billing / Refunds")),
-        expected("2024-03-01 10:00:01", 3, Some("Revenue / Maintenance Crew / Night Shift"), 2, Some("Billing / Refunds")),
-        expected("2024-03-01 10:00:02", 3, Some("Night Shift"), 2, Some("Payments / Refunds")),
-        expected("2024-03-01 10:00:03", 3, Some("Day Shift"), 1, Some("Payments")),
-        expected("2024-03-01 10:00:04", 3, None, 2, None),
-        expected("2024-03-01 10:00:05", 2, Some("Maintenance Crew"), 0, None),
-    ]);
+    assert_eq!(
+        parse_lines(&lines),
+        vec![
+            expected(
+                "2024-03-01 10:00:00",
+                3,
+                Some("Sales / Maintenance Crew / Night Shift"),
+                2,
+                Some("Billing / Refunds")
+            ),
+            expected(
+                "2024-03-01 10:00:01",
+                3,
+                Some("Revenue / Maintenance Crew / Night Shift"),
+                2,
+                Some("Billing / Refunds")
+            ),
+            expected(
+                "2024-03-01 10:00:02",
+                3,
+                Some("Night Shift"),
+                2,
+                Some("Payments / Refunds")
+            ),
+            expected(
+                "2024-03-01 10:00:03",
+                3,
+                Some("Day Shift"),
+                1,
+                Some("Payments")
+            ),
+            expected("2024-03-01 10:00:04", 3, None, 2, None),
+            expected("2024-03-01 10:00:05", 2, Some("Maintenance Crew"), 0, None),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -130,17 +210,34 @@ async fn alter_table_mid_stream_shifts_no_value() {
     db.exec("ALTER TABLE {prefix}ticket ADD COLUMN extra_id INT UNSIGNED NOT NULL DEFAULT 77 AFTER ticket_id, \
              ADD COLUMN note VARCHAR(300) NULL AFTER number").await;
     db.create_ticket(3, 2, "2024-04-01 00:00:01").await;
-    db.exec("ALTER TABLE {prefix}department ADD COLUMN code CHAR(3) NOT NULL DEFAULT 'abc' FIRST").await;
-    db.exec("UPDATE {prefix}department SET name = 'Help' WHERE id = 4").await;
+    db.exec("ALTER TABLE {prefix}department ADD COLUMN code CHAR(3) NOT NULL DEFAULT 'abc' FIRST")
+        .await;
+    db.exec("UPDATE {prefix}department SET name = 'Help' WHERE id = 4")
+        .await;
     db.create_ticket(4, 0, "2024-04-01 00:00:02").await;
 
     let lines = lines_eventually(&out, 3).await;
     running.stop().await.unwrap();
-    assert_eq!(parse_lines(&lines), vec![
-        expected("2024-04-01 00:00:00", 4, Some("Support"), 1, Some("Billing")),
-        expected("2024-04-01 00:00:01", 3, Some("Sales / Maintenance Crew / Night Shift"), 2, Some("Billing / Refunds")),
-        expected("2024-04-01 00:00:02", 4, Some("Help"), 0, None),
-    ]);
+    assert_eq!(
+        parse_lines(&lines),
+        vec![
+            expected(
+                "2024-04-01 00:00:00",
+                4,
+                Some("Support"),
+                1,
+                Some("Billing")
+            ),
+            expected(
+                "2024-04-01 00:00:01",
+                3,
+                Some("Sales / Maintenance Crew / Night Shift"),
+                2,
+                Some("Billing / Refunds")
+            ),
+            expected("2024-04-01 00:00:02", 4, Some("Help"), 0, None),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,15 +250,31 @@ async fn without_column_names_in_the_binlog_the_schema_is_read_from_the_server()
 
     db.create_ticket(2, 1, "2024-05-01 00:00:00").await;
     lines_eventually(&out, 1).await;
-    db.exec("ALTER TABLE {prefix}ticket ADD COLUMN extra_id INT NOT NULL DEFAULT 5 FIRST").await;
+    db.exec("ALTER TABLE {prefix}ticket ADD COLUMN extra_id INT NOT NULL DEFAULT 5 FIRST")
+        .await;
     db.create_ticket(3, 2, "2024-05-01 00:00:01").await;
 
     let lines = lines_eventually(&out, 2).await;
     running.stop().await.unwrap();
-    assert_eq!(parse_lines(&lines), vec![
-        expected("2024-05-01 00:00:00", 2, Some("Sales / Maintenance Crew"), 1, Some("Billing")),
-        expected("2024-05-01 00:00:01", 3, Some("Sales / Maintenance Crew / Night Shift"), 2, Some("Billing / Refunds")),
-    ]);
+    assert_eq!(
+        parse_lines(&lines),
+        vec![
+            expected(
+                "2024-05-01 00:00:00",
+                2,
+                Some("Sales / Maintenance Crew"),
+                1,
+                Some("Billing")
+            ),
+            expected(
+                "2024-05-01 00:00:01",
+                3,
+                Some("Sales / Maintenance Crew / Night Shift"),
+                2,
+                Some("Billing / Refunds")
+            ),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,7 +285,13 @@ async fn several_rows_in_one_insert_keep_their_order() {
     let (running, out) = stream_from_now(&mut db, "", &state).await;
 
     let rows: Vec<String> = (0..50)
-        .map(|i| format!("('n{i}', {}, 1, '2024-06-01 00:00:{:02}', NOW(), NOW())", 1 + i % 4, i % 60))
+        .map(|i| {
+            format!(
+                "('n{i}', {}, 1, '2024-06-01 00:00:{:02}', NOW(), NOW())",
+                1 + i % 4,
+                i % 60
+            )
+        })
         .collect();
     db.exec(&format!(
         "INSERT INTO {{prefix}}ticket (number, dept_id, topic_id, created, lastupdate, updated) VALUES {}",
@@ -182,7 +301,11 @@ async fn several_rows_in_one_insert_keep_their_order() {
     running.stop().await.unwrap();
     let got = parse_lines(&lines);
     for (i, record) in got.iter().enumerate() {
-        assert_eq!(record["datetime_complete"], format!("2024-06-01 00:00:{:02}", i % 60), "row {i}");
+        assert_eq!(
+            record["datetime_complete"],
+            format!("2024-06-01 00:00:{:02}", i % 60),
+            "row {i}"
+        );
         assert_eq!(record["department_id"], 1 + i as u64 % 4, "row {i}");
     }
 }

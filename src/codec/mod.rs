@@ -48,7 +48,9 @@ pub struct RecordEncoder {
 impl RecordEncoder {
     /// An encoder writing `helpdesk_code` into every record.
     pub fn new(helpdesk_code: impl Into<String>) -> Self {
-        Self { helpdesk_code: helpdesk_code.into() }
+        Self {
+            helpdesk_code: helpdesk_code.into(),
+        }
     }
 
     /// Encodes one event.
@@ -69,7 +71,10 @@ impl RecordEncoder {
             ticket_id: event.ticket_id,
             reason: e.to_string(),
         })?;
-        Ok(Record { ticket_id: event.ticket_id, body })
+        Ok(Record {
+            ticket_id: event.ticket_id,
+            body,
+        })
     }
 }
 
@@ -98,7 +103,9 @@ mod tests {
 
     #[test]
     fn six_fields_in_plugin_order() {
-        let record = RecordEncoder::new("BFX").encode(&event(Some("Billing"))).unwrap();
+        let record = RecordEncoder::new("BFX")
+            .encode(&event(Some("Billing")))
+            .unwrap();
         assert_eq!(
             String::from_utf8(record.body).unwrap(),
             r#"{"helpdesk_code":"BFX","datetime_complete":"2024-01-02 03:04:05","department_id":1,"department_name":"Support","helptopic_id":2,"helptopic_label":"Billing"}"#
@@ -110,7 +117,10 @@ mod tests {
     fn no_topic_is_zero_and_null() {
         let record = RecordEncoder::new("").encode(&event(None)).unwrap();
         let text = String::from_utf8(record.body).unwrap();
-        assert!(text.ends_with(r#""helptopic_id":0,"helptopic_label":null}"#), "{text}");
+        assert!(
+            text.ends_with(r#""helptopic_id":0,"helptopic_label":null}"#),
+            "{text}"
+        );
         assert!(text.starts_with(r#"{"helpdesk_code":"","#), "{text}");
     }
 }

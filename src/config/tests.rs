@@ -33,11 +33,18 @@ fn environment_overrides_nested_keys() {
         ("OSTICKET_CDC_SOURCE__SERVER_ID", "77"),
         ("OSTICKET_CDC_SINK__TYPE", "file"),
         ("OSTICKET_CDC_SINK__PATH", "/tmp/out.jsonl"),
+        ("OSTICKET_CDC_LOG", "debug"),
+        ("OSTICKET_CDC_TEST_MARIADB_PORT", "3306"),
     ];
     let s = load(MINIMAL, &env).unwrap();
     assert_eq!(s.source.database, "other");
     assert_eq!(s.source.server_id, 77);
-    assert_eq!(s.sink, SinkConfig::File { path: "/tmp/out.jsonl".into() });
+    assert_eq!(
+        s.sink,
+        SinkConfig::File {
+            path: "/tmp/out.jsonl".into()
+        }
+    );
 }
 
 #[test]
@@ -45,30 +52,48 @@ fn credentials_never_print() {
     let s = load(MINIMAL, &[("OSTICKET_CDC_SOURCE__PASSWORD", "hunter2")]).unwrap();
     assert_eq!(s.source.password.expose(), "hunter2");
     let debug = format!("{s:?}");
-    assert!(!debug.contains("hunter2") && !debug.contains("s3cret"), "{debug}");
+    assert!(
+        !debug.contains("hunter2") && !debug.contains("s3cret"),
+        "{debug}"
+    );
 }
 
 #[test]
 fn bad_url_names_key_without_password() {
     let err = load("[source]\nurl = \"postgres://u:topsecret@h/db\"\n", &[]).unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("source.url") && msg.contains("mysql://"), "{msg}");
+    assert!(
+        msg.contains("source.url") && msg.contains("mysql://"),
+        "{msg}"
+    );
     assert!(!msg.contains("topsecret"), "{msg}");
 }
 
 #[test]
 fn start_positions_parse() {
     let with = |start: &str| load(&format!("{MINIMAL}start = \"{start}\"\n"), &[]);
-    assert_eq!(with("earliest").unwrap().source.start, StartPosition::Earliest);
+    assert_eq!(
+        with("earliest").unwrap().source.start,
+        StartPosition::Earliest
+    );
     assert_eq!(
         with("mysql-bin.000002:4").unwrap().source.start,
         StartPosition::Position(BinlogPosition::new("mysql-bin.000002", 4))
     );
-    assert!(matches!(with("0-1-100").unwrap().source.start, StartPosition::Gtid(_)));
+    assert!(matches!(
+        with("0-1-100").unwrap().source.start,
+        StartPosition::Gtid(_)
+    ));
     let uuid = "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-100";
-    assert!(matches!(with(uuid).unwrap().source.start, StartPosition::Gtid(_)));
+    assert!(matches!(
+        with(uuid).unwrap().source.start,
+        StartPosition::Gtid(_)
+    ));
     let msg = with("yesterday").unwrap_err().to_string();
-    assert!(msg.contains("source.start") && msg.contains("yesterday"), "{msg}");
+    assert!(
+        msg.contains("source.start") && msg.contains("yesterday"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -79,12 +104,21 @@ fn invalid_values_name_key_value_and_fix() {
         ("heartbeat_secs = 0", "source.heartbeat_secs"),
     ];
     for (line, key) in cases {
-        let msg = load(&format!("{MINIMAL}{line}\n"), &[]).unwrap_err().to_string();
+        let msg = load(&format!("{MINIMAL}{line}\n"), &[])
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains(key), "{line}: {msg}");
     }
-    let msg = load(&format!("{MINIMAL}[sink]\ntype = \"kafka\"\n"), &[]).unwrap_err().to_string();
-    assert!(msg.contains("sink.type") && msg.contains("kafka") && msg.contains("stdout"), "{msg}");
-    let msg = load(&format!("{MINIMAL}[sink]\ntype = \"file\"\n"), &[]).unwrap_err().to_string();
+    let msg = load(&format!("{MINIMAL}[sink]\ntype = \"kafka\"\n"), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        msg.contains("sink.type") && msg.contains("kafka") && msg.contains("stdout"),
+        "{msg}"
+    );
+    let msg = load(&format!("{MINIMAL}[sink]\ntype = \"file\"\n"), &[])
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("sink.path"), "{msg}");
     let msg = load(&format!("{MINIMAL}[helpdesk]\ncode = \"1BAD\"\n"), &[]).unwrap_err();
     assert!(msg.to_string().contains("helpdesk.code"), "{msg}");
@@ -92,9 +126,13 @@ fn invalid_values_name_key_value_and_fix() {
 
 #[test]
 fn unknown_keys_and_wrong_types_are_errors() {
-    let msg = load(&format!("{MINIMAL}server_idd = 3\n"), &[]).unwrap_err().to_string();
+    let msg = load(&format!("{MINIMAL}server_idd = 3\n"), &[])
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("server_idd"), "{msg}");
-    let msg = load(&format!("{MINIMAL}server_id = \"x\"\n"), &[]).unwrap_err().to_string();
+    let msg = load(&format!("{MINIMAL}server_id = \"x\"\n"), &[])
+        .unwrap_err()
+        .to_string();
     assert!(msg.contains("server_id"), "{msg}");
 }
 

@@ -38,7 +38,10 @@ pub async fn connect(config: &SourceConfig) -> Result<Conn, SourceError> {
             config.connect_timeout.as_secs()
         ))),
         Ok(Err(e)) => Err(match SourceError::from_mysql(e) {
-            SourceError::Server { code: 1045, message } => SourceError::Check(format!(
+            SourceError::Server {
+                code: 1045,
+                message,
+            } => SourceError::Check(format!(
                 "cannot log in to {where_} as `{}`: {message}; check the user and password in \
                  source.url (or OSTICKET_CDC_SOURCE__PASSWORD)",
                 config.user
@@ -63,13 +66,21 @@ pub async fn connect(config: &SourceConfig) -> Result<Conn, SourceError> {
 ///
 /// A query failure.
 pub async fn flavor(conn: &mut Conn) -> Result<Flavor, SourceError> {
-    let version: Option<String> =
-        conn.query_first("SELECT VERSION()").await.map_err(SourceError::from_mysql)?;
-    Ok(if version.unwrap_or_default().to_ascii_lowercase().contains("mariadb") {
-        Flavor::MariaDb
-    } else {
-        Flavor::MySql
-    })
+    let version: Option<String> = conn
+        .query_first("SELECT VERSION()")
+        .await
+        .map_err(SourceError::from_mysql)?;
+    Ok(
+        if version
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+            .contains("mariadb")
+        {
+            Flavor::MariaDb
+        } else {
+            Flavor::MySql
+        },
+    )
 }
 
 /// The server's current binlog end and its executed GTID set text (MySQL
@@ -93,8 +104,14 @@ pub async fn binlog_end(
             Ok(Some(row)) => {
                 let file: String = row.get(0).unwrap_or_default();
                 let pos: u64 = row.get(1).unwrap_or_default();
-                let gtid: String = row.get::<Option<String>, _>(4).flatten().unwrap_or_default();
-                return Ok((super::BinlogPosition::new(file, pos), gtid.replace('\n', "")));
+                let gtid: String = row
+                    .get::<Option<String>, _>(4)
+                    .flatten()
+                    .unwrap_or_default();
+                return Ok((
+                    super::BinlogPosition::new(file, pos),
+                    gtid.replace('\n', ""),
+                ));
             }
             Ok(None) => {
                 return Err(SourceError::Check(
@@ -123,8 +140,10 @@ pub async fn binlog_end(
 ///
 /// A query failure.
 pub async fn oldest_binlog(conn: &mut Conn) -> Result<String, SourceError> {
-    let row: Option<mysql_async::Row> =
-        conn.query_first("SHOW BINARY LOGS").await.map_err(SourceError::from_mysql)?;
+    let row: Option<mysql_async::Row> = conn
+        .query_first("SHOW BINARY LOGS")
+        .await
+        .map_err(SourceError::from_mysql)?;
     Ok(row.and_then(|r| r.get::<String, _>(0)).unwrap_or_default())
 }
 
@@ -171,7 +190,10 @@ pub async fn check_server(conn: &mut Conn, config: &SourceConfig) -> Result<Flav
             .query_first("SELECT @@global.log_bin_compress")
             .await
             .unwrap_or(None);
-        if compress.flatten().is_some_and(|c| c == "1" || c.eq_ignore_ascii_case("ON")) {
+        if compress
+            .flatten()
+            .is_some_and(|c| c == "1" || c.eq_ignore_ascii_case("ON"))
+        {
             return Err(SourceError::Check(
                 "log_bin_compress is ON: MariaDB's compressed binlog events are not supported; \
                  SET GLOBAL log_bin_compress = OFF"
@@ -189,8 +211,10 @@ pub async fn check_server(conn: &mut Conn, config: &SourceConfig) -> Result<Flav
 /// The user needs REPLICATION SLAVE (checked here from its grants; a grant
 /// through a role is not seen, and the dump itself then tells).
 async fn check_grants(conn: &mut Conn) -> Result<(), SourceError> {
-    let grants: Vec<String> =
-        conn.query("SHOW GRANTS FOR CURRENT_USER()").await.map_err(SourceError::from_mysql)?;
+    let grants: Vec<String> = conn
+        .query("SHOW GRANTS FOR CURRENT_USER()")
+        .await
+        .map_err(SourceError::from_mysql)?;
     let upper: Vec<String> = grants.iter().map(|g| g.to_ascii_uppercase()).collect();
     let global = |g: &&String| g.contains(" ON *.*");
     let has_slave = upper
@@ -229,7 +253,10 @@ async fn check_tables(conn: &mut Conn, config: &SourceConfig) -> Result<(), Sour
         let hint = if prefixes.is_empty() {
             "is this osTicket's database, and may the user SELECT from it?".to_owned()
         } else {
-            format!("tables with the prefix {} exist: set source.table_prefix", prefixes.join(", "))
+            format!(
+                "tables with the prefix {} exist: set source.table_prefix",
+                prefixes.join(", ")
+            )
         };
         return Err(SourceError::Check(format!(
             "table `{}`.`{table}` not found (source.table_prefix = `{}`): {hint}",

@@ -48,8 +48,15 @@ pub struct TablePlan {
 }
 
 /// Ticket columns the event needs, in slot order.
-const TICKET_COLUMNS: [&str; 7] =
-    ["ticket_id", "number", "user_id", "dept_id", "topic_id", "source", "created"];
+const TICKET_COLUMNS: [&str; 7] = [
+    "ticket_id",
+    "number",
+    "user_id",
+    "dept_id",
+    "topic_id",
+    "source",
+    "created",
+];
 const DEPARTMENT_COLUMNS: [&str; 3] = ["id", "pid", "name"];
 const TOPIC_COLUMNS: [&str; 3] = ["topic_id", "topic_pid", "topic"];
 
@@ -57,7 +64,12 @@ const TOPIC_COLUMNS: [&str; 3] = ["topic_id", "topic_pid", "topic"];
 pub fn fingerprint(tme: &TableMapEvent<'_>) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(tme.columns_count() as usize * 3);
     for i in 0..tme.columns_count() as usize {
-        bytes.push(tme.get_raw_column_type(i).ok().flatten().map_or(0, |t| t as u8));
+        bytes.push(
+            tme.get_raw_column_type(i)
+                .ok()
+                .flatten()
+                .map_or(0, |t| t as u8),
+        );
         let meta = tme.get_column_metadata(i).unwrap_or(&[]);
         bytes.push(meta.len() as u8);
         bytes.extend_from_slice(meta);
@@ -98,12 +110,12 @@ impl TablePlan {
         let mut found = vec![false; wanted.len()];
         let mut source_labels = Vec::new();
         for (i, info) in columns.iter().enumerate() {
-            let ty = tme
-                .get_column_type(i)
-                .ok()
-                .flatten()
-                .ok_or_else(|| SourceError::Schema(format!("table {table}: column {i} has an unknown type")))?;
-            let slot = wanted.iter().position(|w| info.name.eq_ignore_ascii_case(w));
+            let ty = tme.get_column_type(i).ok().flatten().ok_or_else(|| {
+                SourceError::Schema(format!("table {table}: column {i} has an unknown type"))
+            })?;
+            let slot = wanted
+                .iter()
+                .position(|w| info.name.eq_ignore_ascii_case(w));
             if let Some(slot) = slot {
                 found[slot] = true;
             }
@@ -111,7 +123,12 @@ impl TablePlan {
                 source_labels = info.enum_labels.clone();
             }
             let meta = tme.get_column_metadata(i).unwrap_or(&[]).to_vec();
-            plans.push(ColumnPlan { ty, meta, unsigned: info.unsigned, slot });
+            plans.push(ColumnPlan {
+                ty,
+                meta,
+                unsigned: info.unsigned,
+                slot,
+            });
         }
         if let Some(missing) = found.iter().position(|f| !f) {
             return Err(SourceError::Schema(format!(
@@ -121,7 +138,13 @@ impl TablePlan {
             )));
         }
 
-        Ok(Self { role, table, columns: plans, source_labels, fingerprint: fingerprint(tme) })
+        Ok(Self {
+            role,
+            table,
+            columns: plans,
+            source_labels,
+            fingerprint: fingerprint(tme),
+        })
     }
 
     /// Which of the three tables this plan reads.
@@ -162,7 +185,9 @@ impl TablePlan {
                 None => None,
             };
             let after_values = match after {
-                Some(present) => Some(self.decode_image(&mut buf, present, partial, &mut values)?),
+                Some(present) => {
+                    Some(self.decode_image(&mut buf, present, partial, &mut values)?)
+                }
                 None => None,
             };
             let change = match (kind, before_values, after_values) {
@@ -185,7 +210,10 @@ impl TablePlan {
         scratch: &mut Vec<Value>,
     ) -> Result<Vec<Value>, SourceError> {
         let corrupt = |what: &str| {
-            SourceError::Decode(format!("table {}: cannot decode a row image: {what}", self.table))
+            SourceError::Decode(format!(
+                "table {}: cannot decode a row image: {what}",
+                self.table
+            ))
         };
         if partial {
             // The shared-image options of a partial JSON update: none of the
@@ -194,8 +222,9 @@ impl TablePlan {
                 buf.parse(()).map_err(|e| corrupt(&e.to_string()))?;
         }
         let present_count = present.count_ones();
-        let nulls: &[u8] =
-            buf.parse(present_count.div_ceil(8)).map_err(|e| corrupt(&e.to_string()))?;
+        let nulls: &[u8] = buf
+            .parse(present_count.div_ceil(8))
+            .map_err(|e| corrupt(&e.to_string()))?;
         scratch.clear();
         scratch.resize(self.wanted_len(), Value::NULL);
         let mut image_index = 0;
@@ -255,7 +284,11 @@ impl TablePlan {
             Value::NULL => None,
             value => Some(self.uint(value, "parent")?),
         };
-        Ok(DirectoryRow { id: self.uint(&v[0], "id")?, parent, name: text(&v[2]) })
+        Ok(DirectoryRow {
+            id: self.uint(&v[0], "id")?,
+            parent,
+            name: text(&v[2]),
+        })
     }
 
     fn uint(&self, value: &Value, column: &str) -> Result<u64, SourceError> {
@@ -263,9 +296,10 @@ impl TablePlan {
             Value::NULL => Ok(0),
             Value::UInt(u) => Ok(*u),
             Value::Int(i) if *i >= 0 => Ok(*i as u64),
-            Value::Bytes(b) => std::str::from_utf8(b).ok().and_then(|s| s.parse().ok()).ok_or_else(
-                || self.not_a_number(column, value),
-            ),
+            Value::Bytes(b) => std::str::from_utf8(b)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| self.not_a_number(column, value)),
             _ => Err(self.not_a_number(column, value)),
         }
     }

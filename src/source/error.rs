@@ -50,7 +50,10 @@ impl SourceError {
     /// server errors keep their code so callers can classify them.
     pub fn from_mysql(error: mysql_async::Error) -> Self {
         match error {
-            mysql_async::Error::Server(e) => SourceError::Server { code: e.code, message: e.message },
+            mysql_async::Error::Server(e) => SourceError::Server {
+                code: e.code,
+                message: e.message,
+            },
             other => SourceError::Connection(other.to_string()),
         }
     }

@@ -107,7 +107,9 @@ pub struct DirectoryRow {
 }
 
 /// Which of the two name tables a directory change belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum DirectoryKind {
     /// `<prefix>department`.
     Department,

@@ -22,7 +22,10 @@ pub struct BinlogPosition {
 impl BinlogPosition {
     /// A position from its two parts.
     pub fn new(file: impl Into<String>, pos: u64) -> Self {
-        Self { file: file.into(), pos }
+        Self {
+            file: file.into(),
+            pos,
+        }
     }
 }
 
@@ -43,7 +46,11 @@ pub struct ParsePositionError {
 
 impl ParsePositionError {
     fn new(text: &str, what: &'static str, reason: &'static str) -> Self {
-        Self { text: text.to_owned(), what, reason }
+        Self {
+            text: text.to_owned(),
+            what,
+            reason,
+        }
     }
 }
 
@@ -52,11 +59,15 @@ impl FromStr for BinlogPosition {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let what = "binlog position (FILE:POS)";
-        let (file, pos) = text
-            .rsplit_once(':')
-            .ok_or_else(|| ParsePositionError::new(text, what, "no `:` between file and position"))?;
+        let (file, pos) = text.rsplit_once(':').ok_or_else(|| {
+            ParsePositionError::new(text, what, "no `:` between file and position")
+        })?;
         if file.is_empty() {
-            return Err(ParsePositionError::new(text, what, "the file name is empty"));
+            return Err(ParsePositionError::new(
+                text,
+                what,
+                "the file name is empty",
+            ));
         }
         let pos = pos
             .parse::<u64>()
@@ -91,7 +102,11 @@ impl FromStr for MariaGtid {
         let domain = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
         let server_id = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
         let seq = parts.next().and_then(|p| p.parse().ok()).ok_or_else(bad)?;
-        Ok(Self { domain, server_id, seq })
+        Ok(Self {
+            domain,
+            server_id,
+            seq,
+        })
     }
 }
 
@@ -214,7 +229,11 @@ impl FromStr for GtidSet {
                     None => (interval.parse::<u64>(), interval.parse::<u64>()),
                 };
                 let (Ok(s), Ok(e)) = (s, e) else {
-                    return Err(ParsePositionError::new(text, what, "an interval is not N or N-M"));
+                    return Err(ParsePositionError::new(
+                        text,
+                        what,
+                        "an interval is not N or N-M",
+                    ));
                 };
                 if s == 0 || e < s {
                     return Err(ParsePositionError::new(text, what, "an interval is empty"));
@@ -259,7 +278,10 @@ mod tests {
         set.add_mysql(uuid, 6);
         assert_eq!(set.to_string(), "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-7");
         set.add_mysql(uuid, 9);
-        assert_eq!(set.to_string(), "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-7:9");
+        assert_eq!(
+            set.to_string(),
+            "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-7:9"
+        );
         assert!("3E11FA47:1".parse::<GtidSet>().is_err());
         assert_eq!("".parse::<GtidSet>().unwrap(), GtidSet::Empty);
     }

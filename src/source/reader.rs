@@ -8,6 +8,12 @@
 //! binlog from exactly there, dropping the half-read transaction, so a
 //! reconnect neither skips nor repeats a transaction.
 //!
+//! A position comes from the `log_pos` of a transaction's last event. MySQL's
+//! compressed transactions (`binlog_transaction_compression`) are the
+//! exception: the stream yields the `Transaction_payload` event, then the
+//! events decompressed from it, which carry `log_pos` 0; such a transaction
+//! ends where its payload event ends. Heartbeats never move the position.
+//!
 //! # Failure handling
 //!
 //! A heartbeat period is asked of the server; three periods without any
@@ -31,7 +37,9 @@ use super::connect::{Flavor, connect, oldest_binlog};
 use super::decode::{RowsKind, TablePlan, fingerprint};
 use super::error::ER_MASTER_FATAL_ERROR_READING_BINLOG;
 use super::mariadb;
-use super::schema::{ColumnInfo, TableNames, TableRole, columns_from_server, columns_from_table_map};
+use super::schema::{
+    ColumnInfo, TableNames, TableRole, columns_from_server, columns_from_table_map,
+};
 use super::{BinlogPosition, GtidSet, SourceError, Transaction};
 use crate::config::SourceConfig;
 
@@ -62,7 +70,23 @@ struct Pending {
     gtid: Option<String>,
     timestamp: u32,
     changes: Vec<super::RowChange>,
+    /// The events being read come out of a `Transaction_payload` event:
+    /// their own `log_pos` is not a position in the binlog.
+    in_payload: bool,
 }
+
+/// MySQL 8.0.26+'s heartbeat with a 64-bit position, which `mysql_common`
+/// does not name (it reads as an unknown event).
+const HEARTBEAT_LOG_EVENT_V2: u8 = 0x29;
+
+/// Events that come before a MySQL transaction, outside its payload when it
+/// is compressed.
+const STARTS_OUTSIDE_PAYLOADS: [EventType; 4] = [
+    EventType::GTID_EVENT,
+    EventType::ANONYMOUS_GTID_EVENT,
+    EventType::GTID_TAGGED_LOG_EVENT,
+    EventType::TRANSACTION_PAYLOAD_EVENT,
+];
 
 impl BinlogReader {
     /// A reader that will resume from `resume` with `gtid_state`.
@@ -104,6 +128,9 @@ impl BinlogReader {
             };
             match result {
                 Ok(()) => return Ok(()),
+                // The pipeline is gone (it stopped on its own error): no one
+                // is left to read for.
+                Err(_) if transactions_tx.is_closed() => return Ok(()),
                 Err(error) if error.is_transient() => {
                     warn!(position = %self.resume, %error, backoff_ms = backoff.as_millis() as u64,
                         "binlog connection lost; reconnecting");
@@ -121,7 +148,10 @@ impl BinlogReader {
     }
 
     /// One connection's worth of streaming. `Ok` only when the receiver is gone.
-    async fn stream_once(&mut self, transactions_tx: &mpsc::Sender<Transaction>) -> Result<(), SourceError> {
+    async fn stream_once(
+        &mut self,
+        transactions_tx: &mpsc::Sender<Transaction>,
+    ) -> Result<(), SourceError> {
         let mut stream = self.open_stream().await?;
         info!(position = %self.resume, gtid = %self.gtid_state, "streaming binlog");
         let silence = self.config.heartbeat * 3;
@@ -139,9 +169,15 @@ impl BinlogReader {
                     )));
                 }
                 Ok(Err(_panic)) => {
-                    return Err(SourceError::Decode("the event parser panicked on a truncated event".into()));
+                    return Err(SourceError::Decode(
+                        "the event parser panicked on a truncated event".into(),
+                    ));
                 }
-                Ok(Ok(None)) => return Err(SourceError::Connection("the server closed the binlog stream".into())),
+                Ok(Ok(None)) => {
+                    return Err(SourceError::Connection(
+                        "the server closed the binlog stream".into(),
+                    ));
+                }
                 Ok(Ok(Some(Err(e)))) => return Err(self.classify_stream_error(e).await),
                 Ok(Ok(Some(Ok(event)))) => event,
             };
@@ -156,21 +192,30 @@ impl BinlogReader {
                     // moves the resume point to the new file.
                     if header.log_pos() != 0 && !pending.open && !pending.started {
                         debug!(file = %file, "binlog rotated");
-                        self.finish(&mut pending, &file, next_pos, transactions_tx).await?;
+                        self.finish(&mut pending, &file, next_pos, transactions_tx)
+                            .await?;
                     }
                 }
                 continue;
             }
-            if header.log_pos() != 0 {
+            // A heartbeat only proves the connection alive (any event resets
+            // the watchdog above); its log_pos is no transaction's end.
+            if event_type == EventType::HEARTBEAT_EVENT as u8
+                || event_type == HEARTBEAT_LOG_EVENT_V2
+            {
+                continue;
+            }
+            if header.log_pos() != 0 && !pending.in_payload {
                 next_pos = u64::from(header.log_pos());
             }
             if pending.changes.is_empty() && !pending.open && !pending.started {
                 pending.timestamp = header.timestamp();
             }
 
-            let ends = self.handle_event(&stream, &event, event_type, &mut pending).await?;
+            let ends = self.handle_event(&event, event_type, &mut pending).await?;
             if ends {
-                self.finish(&mut pending, &file, next_pos, transactions_tx).await?;
+                self.finish(&mut pending, &file, next_pos, transactions_tx)
+                    .await?;
             }
         }
     }
@@ -178,11 +223,23 @@ impl BinlogReader {
     /// Applies one event to the pending transaction; true when it ends it.
     async fn handle_event(
         &mut self,
-        stream: &BinlogStream,
         event: &Event,
         event_type: u8,
         pending: &mut Pending,
     ) -> Result<bool, SourceError> {
+        // A payload holds one whole transaction and never the event that
+        // starts the next: if one comes first, the stream dropped the payload
+        // (it skips one it cannot decompress) and its rows would be lost.
+        let starts_outside = STARTS_OUTSIDE_PAYLOADS
+            .iter()
+            .any(|t| *t as u8 == event_type);
+        if pending.in_payload && starts_outside {
+            return Err(SourceError::Decode(format!(
+                "the Transaction_payload event after {} yielded no complete transaction \
+                 (it could not be decompressed)",
+                self.resume
+            )));
+        }
         if event_type == mariadb::GTID_EVENT {
             let gtid = mariadb::parse_gtid(event.data(), event.header().server_id())
                 .ok_or_else(|| SourceError::Decode("truncated MariaDB GTID event".into()))?;
@@ -212,13 +269,19 @@ impl BinlogReader {
             if let Some(plan) = self.plans.get(&rows.table_id()) {
                 plan.decode_rows(&rows, &mut pending.changes)?;
             }
-            let _ = stream;
             return Ok(false);
         }
         if event_type == EventType::XID_EVENT as u8 {
             return Ok(true);
         }
-        if event_type == EventType::GTID_EVENT as u8 || event_type == EventType::GTID_TAGGED_LOG_EVENT as u8 {
+        if event_type == EventType::TRANSACTION_PAYLOAD_EVENT as u8 {
+            // The stream yields the transaction's events next, decompressed.
+            pending.in_payload = true;
+            return Ok(false);
+        }
+        if event_type == EventType::GTID_EVENT as u8
+            || event_type == EventType::GTID_TAGGED_LOG_EVENT as u8
+        {
             if let Ok(Some(EventData::GtidEvent(gtid))) = event.read_data() {
                 let uuid = format_uuid(&gtid.sid());
                 self.gtid_state.add_mysql(&uuid, gtid.gno());
@@ -280,12 +343,22 @@ impl BinlogReader {
 
     /// Builds (or reuses) the decode plan for a table map of one of the
     /// three tables; forgets table ids that now map to other tables.
-    async fn plan_table(&mut self, tme: &mysql_async::binlog::events::TableMapEvent<'_>) -> Result<(), SourceError> {
-        let Some(role) = self.names.role(tme.database_name_raw(), tme.table_name_raw()) else {
+    async fn plan_table(
+        &mut self,
+        tme: &mysql_async::binlog::events::TableMapEvent<'_>,
+    ) -> Result<(), SourceError> {
+        let Some(role) = self
+            .names
+            .role(tme.database_name_raw(), tme.table_name_raw())
+        else {
             self.plans.remove(&tme.table_id());
             return Ok(());
         };
-        if self.plans.get(&tme.table_id()).is_some_and(|p| p.matches(&fingerprint(tme))) {
+        if self
+            .plans
+            .get(&tme.table_id())
+            .is_some_and(|p| p.matches(&fingerprint(tme)))
+        {
             return Ok(());
         }
         let columns = match columns_from_table_map(tme) {
@@ -298,7 +371,10 @@ impl BinlogReader {
         Ok(())
     }
 
-    async fn columns_from_server(&mut self, role: TableRole) -> Result<Vec<ColumnInfo>, SourceError> {
+    async fn columns_from_server(
+        &mut self,
+        role: TableRole,
+    ) -> Result<Vec<ColumnInfo>, SourceError> {
         if let Some(columns) = self.server_columns.get(&role) {
             return Ok(columns.clone());
         }
@@ -306,8 +382,14 @@ impl BinlogReader {
             self.query_conn = Some(connect(&self.config).await?);
         }
         let conn = self.query_conn.as_mut().expect("connection opened above");
-        let table = self.names.all().into_iter().find(|(_, r)| *r == role).map(|(t, _)| t.to_owned());
-        let columns = columns_from_server(conn, &self.config.database, &table.unwrap_or_default()).await?;
+        let table = self
+            .names
+            .all()
+            .into_iter()
+            .find(|(_, r)| *r == role)
+            .map(|(t, _)| t.to_owned());
+        let columns =
+            columns_from_server(conn, &self.config.database, &table.unwrap_or_default()).await?;
         self.server_columns.insert(role, columns.clone());
         Ok(columns)
     }
@@ -321,7 +403,9 @@ impl BinlogReader {
             .map_err(SourceError::from_mysql)?;
         if self.flavor == Flavor::MariaDb {
             // Without this, MariaDB rewrites its GTID events into BEGIN queries.
-            conn.query_drop("SET @mariadb_slave_capability = 4").await.map_err(SourceError::from_mysql)?;
+            conn.query_drop("SET @mariadb_slave_capability = 4")
+                .await
+                .map_err(SourceError::from_mysql)?;
         }
         if self.resume.file.is_empty() {
             // A GTID start (MariaDB): the server finds the position.
@@ -333,24 +417,39 @@ impl BinlogReader {
         let request = BinlogStreamRequest::new(self.config.server_id)
             .with_filename(self.resume.file.as_bytes())
             .with_pos(self.resume.pos);
-        conn.get_binlog_stream(request).await.map_err(SourceError::from_mysql)
+        conn.get_binlog_stream(request)
+            .await
+            .map_err(SourceError::from_mysql)
     }
 
     /// Turns a stream error into a [`SourceError`], recognising a purged binlog.
     async fn classify_stream_error(&mut self, error: mysql_async::Error) -> SourceError {
         let error = SourceError::from_mysql(error);
-        let SourceError::Server { code: ER_MASTER_FATAL_ERROR_READING_BINLOG, message } = &error else {
+        let SourceError::Server {
+            code: ER_MASTER_FATAL_ERROR_READING_BINLOG,
+            message,
+        } = &error
+        else {
             return error;
         };
         let lower = message.to_ascii_lowercase();
-        if !(lower.contains("could not find") || lower.contains("purged") || lower.contains("first log file")) {
+        if !(lower.contains("could not find")
+            || lower.contains("purged")
+            || lower.contains("first log file"))
+        {
             return error;
         }
         let oldest = match connect(&self.config).await {
-            Ok(mut conn) => oldest_binlog(&mut conn).await.unwrap_or_else(|_| "(unknown)".into()),
+            Ok(mut conn) => oldest_binlog(&mut conn)
+                .await
+                .unwrap_or_else(|_| "(unknown)".into()),
             Err(_) => "(unknown)".into(),
         };
-        SourceError::Purged { position: self.resume.to_string(), message: message.clone(), oldest }
+        SourceError::Purged {
+            position: self.resume.to_string(),
+            message: message.clone(),
+            oldest,
+        }
     }
 }
 
@@ -378,5 +477,12 @@ fn rotate_file_name(event: &Event, name: &[u8]) -> String {
 /// A MySQL source UUID in its usual text form.
 fn format_uuid(sid: &[u8; 16]) -> String {
     let hex: String = sid.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
 }

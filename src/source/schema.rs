@@ -96,7 +96,11 @@ impl TableNames {
         let is_ddl = ["alter", "create", "drop", "rename", "truncate"]
             .iter()
             .any(|kw| sql.trim_start().starts_with(kw));
-        is_ddl && self.all().iter().any(|(name, _)| sql.contains(&name.to_ascii_lowercase()))
+        is_ddl
+            && self
+                .all()
+                .iter()
+                .any(|(name, _)| sql.contains(&name.to_ascii_lowercase()))
     }
 }
 
@@ -118,7 +122,13 @@ pub fn columns_from_table_map(tme: &TableMapEvent<'_>) -> Option<Vec<ColumnInfo>
     for field in tme.iter_optional_meta().flatten() {
         if let OptionalMetadataField::EnumStrValue(values) = field {
             for column in values.iter_values().flatten() {
-                enum_values.push(column.values().iter().map(|v| v.value().into_owned()).collect());
+                enum_values.push(
+                    column
+                        .values()
+                        .iter()
+                        .map(|v| v.value().into_owned())
+                        .collect(),
+                );
             }
         }
     }
@@ -136,7 +146,11 @@ pub fn columns_from_table_map(tme: &TableMapEvent<'_>) -> Option<Vec<ColumnInfo>
                 Some(ColumnType::MYSQL_TYPE_ENUM) => enums.next().unwrap_or_default(),
                 _ => Vec::new(),
             };
-            ColumnInfo { name, unsigned, enum_labels }
+            ColumnInfo {
+                name,
+                unsigned,
+                enum_labels,
+            }
         })
         .collect();
     Some(columns)
@@ -174,7 +188,11 @@ pub async fn columns_from_server(
             ColumnInfo {
                 name,
                 unsigned: lower.contains("unsigned"),
-                enum_labels: if lower.starts_with("enum(") { enum_labels(&column_type) } else { vec![] },
+                enum_labels: if lower.starts_with("enum(") {
+                    enum_labels(&column_type)
+                } else {
+                    vec![]
+                },
             }
         })
         .collect())
@@ -215,8 +233,14 @@ mod tests {
     #[test]
     fn roles_match_exact_names_only() {
         let names = TableNames::new("osticket", "ost_");
-        assert_eq!(names.role(b"osticket", b"ost_ticket"), Some(TableRole::Ticket));
-        assert_eq!(names.role(b"osticket", b"ost_help_topic"), Some(TableRole::Topic));
+        assert_eq!(
+            names.role(b"osticket", b"ost_ticket"),
+            Some(TableRole::Ticket)
+        );
+        assert_eq!(
+            names.role(b"osticket", b"ost_help_topic"),
+            Some(TableRole::Topic)
+        );
         assert_eq!(names.role(b"osticket", b"ost_ticket__cdata"), None);
         assert_eq!(names.role(b"osticket", b"ost_ticket_status"), None);
         assert_eq!(names.role(b"other", b"ost_ticket"), None);

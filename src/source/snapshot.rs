@@ -51,40 +51,62 @@ pub async fn take_snapshot(
                 .await
                 .map_err(SourceError::from_mysql)?;
             let value = |name: &str| {
-                status.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone())
+                status
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.clone())
             };
             let file = value("binlog_snapshot_file").unwrap_or_default();
-            let pos = value("binlog_snapshot_position").and_then(|p| p.parse().ok()).unwrap_or(4);
+            let pos = value("binlog_snapshot_position")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(4);
             let rows = read_rows(conn, names).await?;
-            conn.query_drop("COMMIT").await.map_err(SourceError::from_mysql)?;
+            conn.query_drop("COMMIT")
+                .await
+                .map_err(SourceError::from_mysql)?;
             let position = BinlogPosition::new(file, pos);
             let gtid_state = mariadb_gtid_at(conn, &position).await?;
-            Ok(Snapshot { position, gtid_state, rows })
+            Ok(Snapshot {
+                position,
+                gtid_state,
+                rows,
+            })
         }
         Flavor::MySql => {
             let lock = format!(
                 "LOCK TABLES `{}` READ, `{}` READ",
                 names.department, names.topic
             );
-            conn.query_drop(lock).await.map_err(|e| match SourceError::from_mysql(e) {
-                SourceError::Server { code: 1044 | 1142, message } => SourceError::Check(format!(
-                    "cannot take the first snapshot: {message}; GRANT LOCK TABLES ON `{}`.* to \
+            conn.query_drop(lock)
+                .await
+                .map_err(|e| match SourceError::from_mysql(e) {
+                    SourceError::Server {
+                        code: 1044 | 1142,
+                        message,
+                    } => SourceError::Check(format!(
+                        "cannot take the first snapshot: {message}; GRANT LOCK TABLES ON `{}`.* to \
                      the connector's user (it locks the department and help-topic tables for \
                      one short read)",
-                    names.database
-                )),
-                other => other,
-            })?;
+                        names.database
+                    )),
+                    other => other,
+                })?;
             let result = async {
                 let (position, gtid) = binlog_end(conn, flavor).await?;
                 let rows = read_rows(conn, names).await?;
                 Ok::<_, SourceError>((position, gtid, rows))
             }
             .await;
-            conn.query_drop("UNLOCK TABLES").await.map_err(SourceError::from_mysql)?;
+            conn.query_drop("UNLOCK TABLES")
+                .await
+                .map_err(SourceError::from_mysql)?;
             let (position, gtid, rows) = result?;
             let gtid_state = gtid.parse().unwrap_or_default();
-            Ok(Snapshot { position, gtid_state, rows })
+            Ok(Snapshot {
+                position,
+                gtid_state,
+                rows,
+            })
         }
     }
 }
@@ -132,12 +154,22 @@ pub async fn resolve_start(
 }
 
 /// MariaDB's GTID state at a binlog position.
-async fn mariadb_gtid_at(conn: &mut Conn, position: &BinlogPosition) -> Result<GtidSet, SourceError> {
+async fn mariadb_gtid_at(
+    conn: &mut Conn,
+    position: &BinlogPosition,
+) -> Result<GtidSet, SourceError> {
     let gtid: Option<Option<String>> = conn
-        .exec_first("SELECT BINLOG_GTID_POS(?, ?)", (position.file.as_str(), position.pos))
+        .exec_first(
+            "SELECT BINLOG_GTID_POS(?, ?)",
+            (position.file.as_str(), position.pos),
+        )
         .await
         .map_err(SourceError::from_mysql)?;
-    Ok(gtid.flatten().unwrap_or_default().parse().unwrap_or_default())
+    Ok(gtid
+        .flatten()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or_default())
 }
 
 async fn read_rows(
@@ -146,14 +178,27 @@ async fn read_rows(
 ) -> Result<Vec<(DirectoryKind, DirectoryRow)>, SourceError> {
     let mut rows = Vec::new();
     let queries = [
-        (DirectoryKind::Department, format!("SELECT id, pid, name FROM `{}`", names.department)),
-        (DirectoryKind::Topic, format!("SELECT topic_id, topic_pid, topic FROM `{}`", names.topic)),
+        (
+            DirectoryKind::Department,
+            format!("SELECT id, pid, name FROM `{}`", names.department),
+        ),
+        (
+            DirectoryKind::Topic,
+            format!("SELECT topic_id, topic_pid, topic FROM `{}`", names.topic),
+        ),
     ];
     for (kind, sql) in queries {
         let found: Vec<(u64, Option<u64>, Option<String>)> =
             conn.query(sql).await.map_err(SourceError::from_mysql)?;
         rows.extend(found.into_iter().map(|(id, parent, name)| {
-            (kind, DirectoryRow { id, parent, name: name.unwrap_or_default() })
+            (
+                kind,
+                DirectoryRow {
+                    id,
+                    parent,
+                    name: name.unwrap_or_default(),
+                },
+            )
         }));
     }
     Ok(rows)

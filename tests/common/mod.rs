@@ -25,7 +25,11 @@ pub fn root() -> PathBuf {
 
 /// A free TCP port on loopback.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running MariaDB or MySQL.
@@ -63,12 +67,19 @@ impl Server {
     }
 
     fn external(port: &str, flavor: Flavor) -> Server {
-        Server { dir: None, port: port.parse().expect("a port number"), flavor }
+        Server {
+            dir: None,
+            port: port.parse().expect("a port number"),
+            flavor,
+        }
     }
 
     /// A private MariaDB with extra `mariadbd` arguments; stopped on drop.
     pub fn start(extra: &[&str]) -> Server {
-        let dir = tempfile::Builder::new().prefix("osticket-cdc-db").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("osticket-cdc-db")
+            .tempdir()
+            .unwrap();
         let port = free_port();
         let status = Command::new(root().join("integration/servers.sh"))
             .arg("start-mariadb")
@@ -77,20 +88,32 @@ impl Server {
             .args(extra)
             .status()
             .expect("integration/servers.sh runs");
-        assert!(status.success(), "MariaDB did not start (run `integration/servers.sh install`)");
+        assert!(
+            status.success(),
+            "MariaDB did not start (run `integration/servers.sh install`)"
+        );
         stop_when_tests_end(dir.path());
-        Server { dir: Some(dir), port, flavor: Flavor::MariaDb }
+        Server {
+            dir: Some(dir),
+            port,
+            flavor: Flavor::MariaDb,
+        }
     }
 
     /// A private MySQL 9.7 with extra `mysqld` arguments, stopped on drop;
     /// `None` (after saying why) when MySQL is not installed.
     pub fn start_mysql(extra: &[&str]) -> Option<Server> {
-        Server::try_start_mysql(extra).map_err(|reason| print_skip(&reason)).ok()
+        Server::try_start_mysql(extra)
+            .map_err(|reason| print_skip(&reason))
+            .ok()
     }
 
     /// Starts MySQL; `Err` with the script's reason when it is not installed.
     fn try_start_mysql(extra: &[&str]) -> Result<Server, String> {
-        let dir = tempfile::Builder::new().prefix("osticket-cdc-my").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("osticket-cdc-my")
+            .tempdir()
+            .unwrap();
         let port = free_port();
         let output = Command::new(root().join("integration/servers.sh"))
             .arg("start-mysql")
@@ -105,7 +128,11 @@ impl Server {
         }
         assert!(output.status.success(), "MySQL 9.7 did not start: {stderr}");
         stop_when_tests_end(dir.path());
-        Ok(Server { dir: Some(dir), port, flavor: Flavor::MySql })
+        Ok(Server {
+            dir: Some(dir),
+            port,
+            flavor: Flavor::MySql,
+        })
     }
 
     /// `mysql://cdc:cdc@127.0.0.1:PORT/DB`.
@@ -145,7 +172,12 @@ fn stop_when_tests_end(dir: &Path) {
         root().join("integration/servers.sh").display(),
         dir.display()
     );
-    Command::new("setsid").args(["sh", "-c", &watcher]).spawn().unwrap();
+    // Never waited for: the watcher outlives this process by design.
+    #[allow(clippy::zombie_processes)]
+    Command::new("setsid")
+        .args(["sh", "-c", &watcher])
+        .spawn()
+        .unwrap();
 }
 
 /// Says why a MySQL test is skipped. Written to the process's stderr rather
@@ -176,14 +208,24 @@ pub struct TestDb {
 pub async fn create_db(server: &Server, schema: &str, prefix: &str) -> TestDb {
     let name = format!("t{}_{}", std::process::id(), rand::random::<u32>());
     let mut admin = server.conn(None).await;
-    admin.query_drop(format!("CREATE DATABASE `{name}`")).await.unwrap();
+    admin
+        .query_drop(format!("CREATE DATABASE `{name}`"))
+        .await
+        .unwrap();
     drop(admin);
     let mut conn = server.conn(Some(&name)).await;
     let sql = std::fs::read_to_string(root().join("integration/fixtures").join(schema)).unwrap();
     for statement in split_sql(&sql.replace("{prefix}", prefix)) {
-        conn.query_drop(statement).await.unwrap_or_else(|e| panic!("{schema}: {e}"));
+        conn.query_drop(statement)
+            .await
+            .unwrap_or_else(|e| panic!("{schema}: {e}"));
     }
-    TestDb { url: server.url(&name), name, prefix: prefix.to_owned(), conn }
+    TestDb {
+        url: server.url(&name),
+        name,
+        prefix: prefix.to_owned(),
+        conn,
+    }
 }
 
 /// Splits a fixture into statements (fixtures have no `;` inside strings).
@@ -205,7 +247,10 @@ impl TestDb {
     /// Runs one statement.
     pub async fn exec(&mut self, sql: &str) {
         let sql = sql.replace("{prefix}", &self.prefix);
-        self.conn.query_drop(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        self.conn
+            .query_drop(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
     /// Adds a department (`pid` 0 or None for top level).
@@ -245,15 +290,25 @@ impl TestDb {
              dept_id={dept}, topic_id={topic}, ip_address='127.0.0.1', source='Web', \
              created='{created}', lastupdate=NOW(), updated=NOW()"
         );
-        self.conn.query_drop(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        self.conn
+            .query_drop(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
         let id = self.conn.last_insert_id().expect("auto increment id");
         let follow_up = [
-            format!("INSERT INTO {p}thread (object_id, object_type, created) VALUES ({id}, 'T', NOW())"),
+            format!(
+                "INSERT INTO {p}thread (object_id, object_type, created) VALUES ({id}, 'T', NOW())"
+            ),
             format!("UPDATE {p}ticket SET status_id=1 WHERE ticket_id={id}"),
-            format!("UPDATE {p}ticket SET sla_id=1, est_duedate=NOW() + INTERVAL 1 DAY WHERE ticket_id={id}"),
+            format!(
+                "UPDATE {p}ticket SET sla_id=1, est_duedate=NOW() + INTERVAL 1 DAY WHERE ticket_id={id}"
+            ),
         ];
         for sql in follow_up {
-            self.conn.query_drop(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            self.conn
+                .query_drop(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
         id
     }
@@ -267,7 +322,7 @@ pub fn quote(text: &str) -> String {
 /// Settings for a test: `db`, file sink at `out`, checkpoint in `state`.
 pub fn settings(db_url: &str, prefix: &str, state: &Path, out: &Path, extra: &str) -> Settings {
     let toml = format!(
-        "[source]\nurl = \"{db_url}\"\ntable_prefix = \"{prefix}\"\nserver_id = {}\nheartbeat_secs = 2\n{extra}\n\
+        "[source]\nurl = \"{db_url}\"\ntable_prefix = \"{prefix}\"\nserver_id = {}\n{extra}\n\
          [checkpoint]\ndir = \"{}\"\n[sink]\ntype = \"file\"\npath = \"{}\"\n[helpdesk]\ncode = \"BFX\"\n",
         1000 + rand::random::<u32>() % 1_000_000,
         state.display(),
@@ -287,13 +342,23 @@ pub fn wait_for_lines(path: &Path, n: usize, timeout: Duration) -> Vec<String> {
         if lines.len() >= n {
             return lines;
         }
-        assert!(start.elapsed() < timeout, "only {} of {n} records after {timeout:?}: {lines:?}", lines.len());
+        assert!(
+            start.elapsed() < timeout,
+            "only {} of {n} records after {timeout:?}: {lines:?}",
+            lines.len()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
 
 /// The record the connector should write for a ticket, as a JSON value.
-pub fn expected(created: &str, dept: u64, dept_name: Option<&str>, topic: u64, topic_name: Option<&str>) -> serde_json::Value {
+pub fn expected(
+    created: &str,
+    dept: u64,
+    dept_name: Option<&str>,
+    topic: u64,
+    topic_name: Option<&str>,
+) -> serde_json::Value {
     serde_json::json!({
         "helpdesk_code": "BFX",
         "datetime_complete": created,
@@ -306,7 +371,10 @@ pub fn expected(created: &str, dept: u64, dept_name: Option<&str>, topic: u64, t
 
 /// Parses each line as JSON.
 pub fn parse_lines(lines: &[String]) -> Vec<serde_json::Value> {
-    lines.iter().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}"))).collect()
+    lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
 }
 
 /// A pipeline running in this process.
@@ -328,10 +396,16 @@ pub async fn start_pipeline(settings: Settings) -> Running {
         if handle.is_finished() {
             panic!("the pipeline stopped at start: {:?}", handle.await);
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "pipeline not ready after 30 s");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "pipeline not ready after 30 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Running { shutdown_tx, handle }
+    Running {
+        shutdown_tx,
+        handle,
+    }
 }
 
 /// Logs of the library go to the test's captured output.
@@ -370,7 +444,11 @@ pub async fn lines_eventually(path: &Path, n: usize) -> Vec<String> {
         if lines.len() >= n {
             return lines;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "only {} of {n} records: {lines:?}", lines.len());
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "only {} of {n} records: {lines:?}",
+            lines.len()
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -398,4 +476,32 @@ pub async fn seed_names(db: &mut TestDb) {
     db.department(4, Some(0), "Support").await;
     db.topic(1, 0, "Billing").await;
     db.topic(2, 1, "Refunds").await;
+}
+
+impl Server {
+    /// Stops this private server and starts it again on the same data and
+    /// port, as a database restart or failover would look to the connector.
+    pub fn restart(&self) {
+        let dir = self
+            .dir
+            .as_ref()
+            .expect("only a private server restarts")
+            .path();
+        let script = root().join("integration/servers.sh");
+        assert!(
+            Command::new(&script)
+                .arg("stop")
+                .arg(dir)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let status = Command::new(&script)
+            .arg("start-mariadb")
+            .arg(dir)
+            .arg(self.port.to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "MariaDB restarts on its data");
+    }
 }
