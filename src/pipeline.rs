@@ -123,7 +123,11 @@ async fn run_with_sink<S: Sink>(
     let (checkpoint, directory) = match checkpoint {
         Some(checkpoint) => {
             let directory = Directory::from_rows(store.load_directory()?);
-            info!(position = %checkpoint.position, gtid = %checkpoint.gtid_state, "resuming from checkpoint");
+            info!(
+                position = %checkpoint.position,
+                gtid = %checkpoint.gtid_state,
+                "resuming from checkpoint"
+            );
             (checkpoint, directory)
         }
         None => {
@@ -199,7 +203,8 @@ async fn connect_with_retry(
         match connect(source).await {
             Ok(conn) => return Ok(Some(conn)),
             Err(error) if error.is_transient() => {
-                warn!(%error, backoff_ms = backoff.as_millis() as u64, "database not reachable; retrying");
+                let backoff_ms = backoff.as_millis() as u64;
+                warn!(%error, backoff_ms, "database not reachable; retrying");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = shutdown_rx.wait_for(|s| *s) => return Ok(None),
@@ -284,14 +289,16 @@ impl<S: Sink> Batcher<'_, S> {
                 match self.sink.send_batch(&records).await {
                     Ok(()) => break,
                     Err(error) if error.is_transient() => {
-                        warn!(sink = self.sink.name(), %error, records = records.len(),
-                            backoff_ms = backoff.as_millis() as u64, "sink failed; retrying");
+                        let (sink, backoff_ms) = (self.sink.name(), backoff.as_millis() as u64);
+                        let records = records.len();
+                        warn!(sink, %error, records, backoff_ms, "sink failed; retrying");
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(Duration::from_secs(30));
                     }
                     Err(error) => {
-                        tracing::error!(sink = self.sink.name(), checkpoint = %self.checkpoint.position,
-                            %error, "sink failed; stopping with the checkpoint unchanged");
+                        let (sink, checkpoint) = (self.sink.name(), &self.checkpoint.position);
+                        tracing::error!(sink, %checkpoint, %error,
+                            "sink failed; stopping with the checkpoint unchanged");
                         return Err(error.into());
                     }
                 }

@@ -10,6 +10,11 @@
 //! Kinesis record options. Those come with issue #3 behind this same seam:
 //! [`RecordEncoder::encode`] turns one event into one record body.
 
+pub mod csv;
+pub mod encoding;
+pub mod json;
+pub mod value;
+
 use serde::Serialize;
 
 use crate::assembly::TicketCreated;

@@ -1,6 +1,7 @@
 //! Configuration loading and validation: every error names key and value.
 
 use super::*;
+use crate::source::BinlogPosition;
 
 fn load(toml: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
     let dir = tempfile::tempdir().unwrap();
