@@ -55,6 +55,7 @@ check_shape() {
     # The schema and the seed load, and only prefixed tables appear.
     sql "$dir" -e "CREATE DATABASE \`$db\`"
     load "$dir" "$db" "$prefix" "$file"
+    load "$dir" "$db" "$prefix" noise-tables.sql
     load "$dir" "$db" "$prefix" seed-directory.sql
     got=$(sql "$dir" -e "SELECT COUNT(*), SUM(table_name LIKE '${prefix}%') FROM information_schema.tables WHERE table_schema = '$db'")
     [[ $got == $'11\t11' ]] || fail "$db: expected 11 prefixed tables, got $got (count, prefixed)"

@@ -19,7 +19,7 @@ dir=$1 port=$2 prefix=${3:-ost_}
 
 "$here/servers.sh" start-mariadb "$dir" "$port" >&2
 "$here/servers.sh" client "$dir" -e 'CREATE DATABASE osticket'
-for fixture in schema-1.18.sql seed-directory.sql; do
+for fixture in schema-1.18.sql noise-tables.sql seed-directory.sql; do
     sed "s/{prefix}/$prefix/g" "$here/fixtures/$fixture" |
         "$here/servers.sh" client "$dir" --default-character-set=utf8mb4 osticket
 done

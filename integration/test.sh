@@ -33,4 +33,5 @@ export OSTICKET_CDC_TEST_MARIADB_PORT=$port
 
 cargo fmt --check
 cargo clippy --all-targets -- -D warnings
+integration/check-fixtures.sh
 cargo test "$@"

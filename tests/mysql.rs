@@ -7,34 +7,14 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
+use common::scenarios::*;
 use common::*;
 use mysql_async::prelude::Queryable;
 use osticket_cdc::checkpoint::{Checkpoint, CheckpointStore};
 use osticket_cdc::source::GtidSet;
-
-/// Runs the connector from the current binlog end; returns it and its output file.
-async fn stream_from_now(db: &mut TestDb, state: &tempfile::TempDir) -> (Running, PathBuf) {
-    let start = binlog_end(&mut db.conn).await;
-    let out = state.path().join("out.jsonl");
-    let cp = state.path().join("cp");
-    let settings = settings(
-        &db.url,
-        &db.prefix,
-        &cp,
-        &out,
-        &format!("start = \"{start}\""),
-    );
-    (start_pipeline(settings).await, out)
-}
-
-/// Every line of `out`, parsed.
-fn all_records(out: &Path) -> Vec<serde_json::Value> {
-    let text = std::fs::read_to_string(out).unwrap_or_default();
-    parse_lines(&text.lines().map(str::to_owned).collect::<Vec<_>>())
-}
 
 /// The checkpoint a stopped pipeline left in `cp`.
 fn stored_checkpoint(cp: &Path) -> Checkpoint {
@@ -62,37 +42,7 @@ async fn every_schema_shape_and_prefix_gives_one_event_per_ticket() {
         ("schema-1.14.sql", "helpdesk_"),
         ("schema-upgraded-1.7.sql", "ost_"),
     ];
-    for (shape, prefix) in shapes {
-        let mut db = create_db(server, shape, prefix).await;
-        seed_names(&mut db).await;
-        let state = tempfile::tempdir().unwrap();
-        let (running, out) = stream_from_now(&mut db, &state).await;
-
-        let cases = [
-            (
-                3,
-                2,
-                "2024-01-02 03:04:05",
-                Some("Sales / Maintenance Crew / Night Shift"),
-                Some("Billing / Refunds"),
-            ),
-            (4, 0, "2024-02-29 23:59:59", Some("Support"), None),
-            (99, 1, "2025-12-31 00:00:00", None, Some("Billing")),
-        ];
-        for (dept, topic, created, _, _) in cases {
-            db.create_ticket(dept, topic, created).await;
-        }
-        lines_eventually(&out, cases.len()).await;
-        // Let any wrongly emitted record arrive before counting.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        running.stop().await.unwrap();
-
-        let want: Vec<_> = cases
-            .iter()
-            .map(|(dept, topic, created, dn, tn)| expected(created, *dept, *dn, *topic, *tn))
-            .collect();
-        assert_eq!(all_records(&out), want, "{shape} with prefix {prefix}");
-    }
+    one_event_per_ticket_for_each_shape(server, &shapes).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,7 +106,7 @@ async fn department_rename_between_tickets_names_each_as_of_its_insert() {
     let mut db = create_db(server, "schema-1.18.sql", "ost_").await;
     seed_names(&mut db).await;
     let state = tempfile::tempdir().unwrap();
-    let (running, out) = stream_from_now(&mut db, &state).await;
+    let (running, out) = stream_from_now(&mut db, "", &state).await;
 
     db.create_ticket(3, 2, "2024-03-01 10:00:00").await;
     db.exec("UPDATE {prefix}department SET name = 'Revenue' WHERE id = 1")
@@ -203,49 +153,12 @@ async fn alter_table_adding_a_column_before_dept_id_shifts_no_value() {
     let Some(server) = Server::shared_mysql() else {
         return;
     };
-    let mut db = create_db(server, "schema-1.18.sql", "ost_").await;
-    seed_names(&mut db).await;
-    let state = tempfile::tempdir().unwrap();
-    let (running, out) = stream_from_now(&mut db, &state).await;
-
-    db.create_ticket(4, 1, "2024-04-01 00:00:00").await;
-    lines_eventually(&out, 1).await;
     // MySQL adds these columns INSTANT, in place; the row images still list
     // them in table order. A value 1 read by position would name `Sales`.
-    db.exec(
-        "ALTER TABLE {prefix}ticket ADD COLUMN region_id INT UNSIGNED NOT NULL DEFAULT 1 \
-             AFTER status_id, ADD COLUMN note VARCHAR(300) NULL AFTER number",
-    )
-    .await;
-    db.create_ticket(3, 2, "2024-04-01 00:00:01").await;
-    db.exec("ALTER TABLE {prefix}department ADD COLUMN code CHAR(3) NOT NULL DEFAULT 'abc' FIRST")
-        .await;
-    db.exec("UPDATE {prefix}department SET name = 'Help' WHERE id = 4")
-        .await;
-    db.create_ticket(4, 0, "2024-04-01 00:00:02").await;
-
-    let lines = lines_eventually(&out, 3).await;
-    running.stop().await.unwrap();
-    assert_eq!(
-        parse_lines(&lines),
-        vec![
-            expected(
-                "2024-04-01 00:00:00",
-                4,
-                Some("Support"),
-                1,
-                Some("Billing")
-            ),
-            expected(
-                "2024-04-01 00:00:01",
-                3,
-                Some("Sales / Maintenance Crew / Night Shift"),
-                2,
-                Some("Billing / Refunds")
-            ),
-            expected("2024-04-01 00:00:02", 4, Some("Help"), 0, None),
-        ]
-    );
+    let alter = "ALTER TABLE {prefix}ticket \
+                 ADD COLUMN region_id INT UNSIGNED NOT NULL DEFAULT 1 AFTER status_id, \
+                 ADD COLUMN note VARCHAR(300) NULL AFTER number";
+    alter_mid_stream_shifts_no_value(server, alter).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -256,7 +169,7 @@ async fn restart_from_the_checkpoint_emits_exactly_the_new_tickets() {
     let mut db = create_db(server, "schema-1.18.sql", "ost_").await;
     seed_names(&mut db).await;
     let state = tempfile::tempdir().unwrap();
-    let (running, out) = stream_from_now(&mut db, &state).await;
+    let (running, out) = stream_from_now(&mut db, "", &state).await;
     for i in 0..3 {
         db.create_ticket(1 + u64::from(i), 1, &created_at(i)).await;
     }

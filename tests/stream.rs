@@ -3,72 +3,22 @@
 
 mod common;
 
+use common::scenarios::*;
 use common::*;
-
-/// Runs the connector from the current binlog end, creates tickets with
-/// `scenario`, and returns the records once `expected` of them arrived.
-async fn stream_from_now(
-    db: &mut TestDb,
-    extra: &str,
-    state: &tempfile::TempDir,
-) -> (Running, std::path::PathBuf) {
-    let start = binlog_end(&mut db.conn).await;
-    let out = state.path().join("out.jsonl");
-    let settings = settings(
-        &db.url,
-        &db.prefix,
-        &state.path().join("cp"),
-        &out,
-        &format!("start = \"{start}\"\n{extra}"),
-    );
-    (start_pipeline(settings).await, out)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_schema_shape_and_prefix_gives_one_event_per_ticket() {
-    let server = Server::shared();
     let shapes = [
         "schema-1.10.sql",
         "schema-1.14.sql",
         "schema-1.18.sql",
         "schema-upgraded-1.7.sql",
     ];
-    for (shape, prefix) in shapes.iter().flat_map(|s| [(s, "ost_"), (s, "helpdesk_")]) {
-        let mut db = create_db(server, shape, prefix).await;
-        seed_names(&mut db).await;
-        let state = tempfile::tempdir().unwrap();
-        let (running, out) = stream_from_now(&mut db, "", &state).await;
-
-        let cases = [
-            (
-                3,
-                2,
-                "2024-01-02 03:04:05",
-                Some("Sales / Maintenance Crew / Night Shift"),
-                Some("Billing / Refunds"),
-            ),
-            (4, 0, "2024-02-29 23:59:59", Some("Support"), None),
-            (99, 1, "2025-12-31 00:00:00", None, Some("Billing")),
-        ];
-        for (dept, topic, created, _, _) in cases {
-            db.create_ticket(dept, topic, created).await;
-        }
-        let lines = lines_eventually(&out, cases.len()).await;
-        running.stop().await.unwrap();
-
-        let got = parse_lines(&lines);
-        let want: Vec<_> = cases
-            .iter()
-            .map(|(dept, topic, created, dn, tn)| expected(created, *dept, *dn, *topic, *tn))
-            .collect();
-        assert_eq!(got, want, "{shape} with prefix {prefix}");
-        let text = std::fs::read_to_string(&out).unwrap();
-        assert_eq!(
-            text.lines().count(),
-            cases.len(),
-            "{shape}/{prefix}: no extra records"
-        );
-    }
+    let cases: Vec<_> = shapes
+        .iter()
+        .flat_map(|s| [(*s, "ost_"), (*s, "helpdesk_")])
+        .collect();
+    one_event_per_ticket_for_each_shape(Server::shared(), &cases).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -200,44 +150,10 @@ async fn names_are_those_at_each_tickets_insert_across_restarts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alter_table_mid_stream_shifts_no_value() {
-    let mut db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
-    seed_names(&mut db).await;
-    let state = tempfile::tempdir().unwrap();
-    let (running, out) = stream_from_now(&mut db, "", &state).await;
-
-    db.create_ticket(4, 1, "2024-04-01 00:00:00").await;
-    lines_eventually(&out, 1).await;
-    db.exec("ALTER TABLE {prefix}ticket ADD COLUMN extra_id INT UNSIGNED NOT NULL DEFAULT 77 AFTER ticket_id, \
-             ADD COLUMN note VARCHAR(300) NULL AFTER number").await;
-    db.create_ticket(3, 2, "2024-04-01 00:00:01").await;
-    db.exec("ALTER TABLE {prefix}department ADD COLUMN code CHAR(3) NOT NULL DEFAULT 'abc' FIRST")
-        .await;
-    db.exec("UPDATE {prefix}department SET name = 'Help' WHERE id = 4")
-        .await;
-    db.create_ticket(4, 0, "2024-04-01 00:00:02").await;
-
-    let lines = lines_eventually(&out, 3).await;
-    running.stop().await.unwrap();
-    assert_eq!(
-        parse_lines(&lines),
-        vec![
-            expected(
-                "2024-04-01 00:00:00",
-                4,
-                Some("Support"),
-                1,
-                Some("Billing")
-            ),
-            expected(
-                "2024-04-01 00:00:01",
-                3,
-                Some("Sales / Maintenance Crew / Night Shift"),
-                2,
-                Some("Billing / Refunds")
-            ),
-            expected("2024-04-01 00:00:02", 4, Some("Help"), 0, None),
-        ]
-    );
+    let alter = "ALTER TABLE {prefix}ticket \
+                 ADD COLUMN extra_id INT UNSIGNED NOT NULL DEFAULT 77 AFTER ticket_id, \
+                 ADD COLUMN note VARCHAR(300) NULL AFTER number";
+    alter_mid_stream_shifts_no_value(Server::shared(), alter).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,6 +9,8 @@
 //! why they are skipped and pass.
 #![allow(dead_code)]
 
+pub mod scenarios;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -214,11 +216,14 @@ pub async fn create_db(server: &Server, schema: &str, prefix: &str) -> TestDb {
         .unwrap();
     drop(admin);
     let mut conn = server.conn(Some(&name)).await;
-    let sql = std::fs::read_to_string(root().join("integration/fixtures").join(schema)).unwrap();
-    for statement in split_sql(&sql.replace("{prefix}", prefix)) {
-        conn.query_drop(statement)
-            .await
-            .unwrap_or_else(|e| panic!("{schema}: {e}"));
+    for file in [schema, "noise-tables.sql"] {
+        let path = root().join("integration/fixtures").join(file);
+        let sql = std::fs::read_to_string(path).unwrap();
+        for statement in split_sql(&sql.replace("{prefix}", prefix)) {
+            conn.query_drop(statement)
+                .await
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+        }
     }
     TestDb {
         url: server.url(&name),
