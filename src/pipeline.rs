@@ -120,7 +120,7 @@ async fn run_with_sink<S: Sink>(
         return Ok(());
     };
     let flavor = check_server(&mut conn, source).await?;
-    let (checkpoint, directory) = match checkpoint {
+    let (checkpoint, directory, snapshot_pending) = match checkpoint {
         Some(checkpoint) => {
             let directory = Directory::from_rows(store.load_directory()?);
             info!(
@@ -128,7 +128,7 @@ async fn run_with_sink<S: Sink>(
                 gtid = %checkpoint.gtid_state,
                 "resuming from checkpoint"
             );
-            (checkpoint, directory)
+            (checkpoint, directory, false)
         }
         None => {
             let names = TableNames::new(&source.database, &source.table_prefix);
@@ -141,13 +141,16 @@ async fn run_with_sink<S: Sink>(
                 departments_and_topics = snapshot.rows.len(), "first start: snapshot taken");
             // A GTID start has no file yet: the reader finds it and the
             // first transaction's checkpoint records it.
-            if !checkpoint.position.file.is_empty() {
-                store.commit(
-                    &checkpoint,
-                    &DirectoryDelta::snapshot(snapshot.rows.clone()),
-                )?;
+            let snapshot_pending = checkpoint.position.file.is_empty();
+            if !snapshot_pending {
+                let delta = DirectoryDelta::snapshot(snapshot.rows.clone());
+                store.commit(&checkpoint, &delta)?;
             }
-            (checkpoint, Directory::from_rows(snapshot.rows))
+            (
+                checkpoint,
+                Directory::from_rows(snapshot.rows),
+                snapshot_pending,
+            )
         }
     };
     drop(conn);
@@ -176,6 +179,7 @@ async fn run_with_sink<S: Sink>(
         checkpoint,
         stats,
         uncommitted: None,
+        snapshot_pending,
     };
     let delivered = batcher
         .run(transactions_rx)
@@ -228,6 +232,9 @@ struct Batcher<'a, S> {
     stats: PipelineStats,
     /// The last transaction read but not yet committed (its changes taken).
     uncommitted: Option<Transaction>,
+    /// The first-start snapshot is not stored yet (a GTID start, whose
+    /// position is only known after the first transaction).
+    snapshot_pending: bool,
 }
 
 impl<S: Sink> Batcher<'_, S> {
@@ -317,9 +324,20 @@ impl<S: Sink> Batcher<'_, S> {
         next.timestamp = tx.timestamp;
         next.sink_offset = self.sink.offset();
         next.next_sequence += records.len() as u64;
-        let delta = DirectoryDelta {
-            replace: false,
-            changes: self.assembler.directory_mut().take_delta(),
+        let changes = self.assembler.directory_mut().take_delta();
+        let delta = if self.snapshot_pending {
+            // The first commit of a GTID start stores the whole directory.
+            let rows = self
+                .assembler
+                .directory()
+                .rows()
+                .map(|(k, r)| (k, r.clone()));
+            DirectoryDelta::snapshot(rows.collect::<Vec<_>>())
+        } else {
+            DirectoryDelta {
+                replace: false,
+                changes,
+            }
         };
         // The commit waits for an fsync: off the async workers.
         let store = Arc::clone(&self.store);
@@ -332,6 +350,7 @@ impl<S: Sink> Batcher<'_, S> {
             .checkpoint_timestamp
             .store(u64::from(next.timestamp), Ordering::Relaxed);
         self.checkpoint = next;
+        self.snapshot_pending = false;
         Ok(())
     }
 }

@@ -123,3 +123,33 @@ async fn reconnects_when_the_server_restarts() {
     ];
     assert_eq!(created(&records(&state)), want);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gtid_start_stores_the_names_with_its_first_checkpoint() {
+    let mut db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
+    seed_names(&mut db).await;
+    let gtid: String = db
+        .conn
+        .query_first("SELECT @@gtid_binlog_pos")
+        .await
+        .unwrap()
+        .unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let start = format!("start = \"{gtid}\"");
+    let running = start_pipeline(config(&db, &state, &start)).await;
+    db.create_ticket(3, 2, "2024-12-01 00:00:01").await;
+    lines_eventually(&state.path().join("out.jsonl"), 1).await;
+    running.stop().await.unwrap();
+
+    // The restart reads the names from the checkpoint, not the database.
+    let running = start_pipeline(config(&db, &state, &start)).await;
+    db.create_ticket(3, 2, "2024-12-01 00:00:02").await;
+    lines_eventually(&state.path().join("out.jsonl"), 2).await;
+    running.stop().await.unwrap();
+    let names: Vec<_> = records(&state)
+        .iter()
+        .map(|r| r["department_name"].clone())
+        .collect();
+    let nested = serde_json::json!("Sales / Maintenance Crew / Night Shift");
+    assert_eq!(names, vec![nested.clone(), nested]);
+}

@@ -120,8 +120,11 @@ impl BinlogReader {
         transactions_tx: mpsc::Sender<Transaction>,
         mut shutdown_rx: watch::Receiver<bool>,
     ) -> Result<(), SourceError> {
-        let mut backoff = Duration::from_millis(200);
+        const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+        let mut backoff = FIRST_BACKOFF;
         loop {
+            // A connection that delivered something starts the backoff over.
+            let started_at = self.resume.clone();
             let result = tokio::select! {
                 r = self.stream_once(&transactions_tx) => r,
                 _ = shutdown_rx.wait_for(|stop| *stop) => return Ok(()),
@@ -132,7 +135,11 @@ impl BinlogReader {
                 // is left to read for.
                 Err(_) if transactions_tx.is_closed() => return Ok(()),
                 Err(error) if error.is_transient() => {
-                    warn!(position = %self.resume, %error, backoff_ms = backoff.as_millis() as u64,
+                    if self.resume != started_at {
+                        backoff = FIRST_BACKOFF;
+                    }
+                    let backoff_ms = backoff.as_millis() as u64;
+                    warn!(position = %self.resume, %error, backoff_ms,
                         "binlog connection lost; reconnecting");
                     tokio::select! {
                         _ = tokio::time::sleep(backoff) => {}
