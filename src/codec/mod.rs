@@ -13,6 +13,7 @@
 pub mod csv;
 pub mod encoding;
 pub mod json;
+pub mod record;
 pub mod value;
 
 use serde::Serialize;

@@ -34,6 +34,11 @@ impl Value {
 
     /// A map from `(key, value)` pairs, in order.
     pub fn map<K: Into<String>>(entries: impl IntoIterator<Item = (K, Value)>) -> Self {
-        Value::Map(entries.into_iter().map(|(k, v)| (k.into().into_bytes(), v)).collect())
+        Value::Map(
+            entries
+                .into_iter()
+                .map(|(k, v)| (k.into().into_bytes(), v))
+                .collect(),
+        )
     }
 }
