@@ -17,8 +17,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+mod output;
 mod source;
 
+use output::{RawTicketsCreation, validate_tickets_creation};
 use source::{RawSource, validate_source};
 pub use source::{SourceConfig, StartPosition, redact_url};
 
@@ -89,6 +91,8 @@ struct RawSettings {
     pipeline: RawPipeline,
     #[serde(default)]
     helpdesk: RawHelpdesk,
+    #[serde(default)]
+    tickets_creation: RawTicketsCreation,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -130,8 +134,10 @@ pub struct Settings {
     pub sink: SinkConfig,
     /// Batching and queue sizes.
     pub pipeline: PipelineConfig,
-    /// The helpdesk code written into every record (`""` when unset).
-    pub helpdesk_code: String,
+    /// Whether ticket creations are emitted (`tickets_creation.enabled`).
+    pub tickets_creation_enabled: bool,
+    /// How records look: the plugin's serializers, encoder and record.
+    pub output: crate::codec::OutputConfig,
 }
 
 /// The RocksDB checkpoint directory.
@@ -216,6 +222,9 @@ impl Settings {
     }
 
     fn validate(raw: RawSettings) -> Result<Self, ConfigError> {
+        let helpdesk_code = validate_helpdesk_code(raw.helpdesk.code)?;
+        let (tickets_creation_enabled, output) =
+            validate_tickets_creation(raw.tickets_creation, helpdesk_code)?;
         Ok(Settings {
             source: validate_source(raw.source)?,
             checkpoint: CheckpointConfig {
@@ -226,7 +235,8 @@ impl Settings {
             },
             sink: validate_sink(raw.sink)?,
             pipeline: validate_pipeline(raw.pipeline)?,
-            helpdesk_code: validate_helpdesk_code(raw.helpdesk.code)?,
+            tickets_creation_enabled,
+            output,
         })
     }
 }

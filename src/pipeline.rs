@@ -174,7 +174,7 @@ async fn run_with_sink<S: Sink>(
         settings: &settings,
         store: Arc::new(store),
         sink,
-        encoder: RecordEncoder::new(settings.helpdesk_code.clone()),
+        encoder: RecordEncoder::new(settings.output.clone()),
         assembler: Assembler::new(directory),
         checkpoint,
         stats,
@@ -279,8 +279,14 @@ impl<S: Sink> Batcher<'_, S> {
     /// Assembles and encodes one transaction's records into `records`.
     fn add(&mut self, records: &mut Vec<Record>, mut tx: Transaction) -> Result<(), PipelineError> {
         self.stats.transactions.fetch_add(1, Ordering::Relaxed);
-        for event in self.assembler.assemble(&tx) {
-            records.push(self.encoder.encode(&event)?);
+        let events = self.assembler.assemble(&tx);
+        if self.settings.tickets_creation_enabled {
+            for event in events {
+                // Numbers continue from the checkpoint, so a redelivered
+                // record gets the number it had the first time.
+                let sequence = self.checkpoint.next_sequence + records.len() as u64;
+                records.push(self.encoder.encode(&event, sequence)?);
+            }
         }
         tx.changes = Vec::new();
         self.uncommitted = Some(tx);

@@ -225,3 +225,26 @@ async fn several_rows_in_one_insert_keep_their_order() {
         assert_eq!(record["department_id"], 1 + i as u64 % 4, "row {i}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_output_is_the_plugins_bytes() {
+    // The seed specification's reference ticket: department 1 `Support`,
+    // topic 2 `Billing`, created 2024-01-02 03:04:05, helpdesk code BFX,
+    // every option at its default: JSON data, Base64, a JSON Kinesis record.
+    let mut db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
+    db.department(1, None, "Support").await;
+    db.topic(2, 0, "Billing").await;
+    let state = tempfile::tempdir().unwrap();
+    let extra = "[tickets_creation]\nstream_name = \"osticket-tickets\"\n";
+    let (running, out) = stream_from_now(&mut db, extra, &state).await;
+    db.create_ticket(1, 2, "2024-01-02 03:04:05").await;
+    let lines = lines_eventually(&out, 1).await;
+    running.stop().await.unwrap();
+
+    let want = concat!(
+        r#"{"Data":"eyJoZWxwZGVza19jb2RlIjoiQkZYIiwiZGF0ZXRpbWVfY29tcGxldGUiOiIyMDI0LTAxLTAyIDAzOjA0OjA1IiwiZGVwYXJ0bWVudF9pZCI6MSwiZGVwYXJ0bWVudF9uYW1lIjoiU3VwcG9ydCIsImhlbHB0b3BpY19pZCI6MiwiaGVscHRvcGljX2xhYmVsIjoiQmlsbGluZyJ9","#,
+        r#""StreamName":"osticket-tickets","PartitionKey":"\\KinesisRecord"}"#
+    );
+    assert_eq!(lines, [want]);
+    assert_eq!(want.len(), 284);
+}

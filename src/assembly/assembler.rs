@@ -34,14 +34,17 @@ impl Assembler {
     /// transaction without tickets yields nothing but may still change the
     /// directory.
     pub fn assemble(&mut self, tx: &Transaction) -> Vec<TicketCreated> {
-        let mut events = Vec::new();
+        let mut events: Vec<TicketCreated> = Vec::new();
         for change in &tx.changes {
             match change {
                 RowChange::Department(change) => {
                     self.directory.apply(DirectoryKind::Department, change);
                 }
                 RowChange::Topic(change) => self.directory.apply(DirectoryKind::Topic, change),
-                RowChange::TicketInserted(ticket) => events.push(self.ticket_created(tx, ticket)),
+                RowChange::TicketInserted(ticket) => {
+                    let ordinal = events.len() as u32;
+                    events.push(self.ticket_created(tx, ticket, ordinal));
+                }
             }
         }
         events
@@ -62,7 +65,7 @@ impl Assembler {
         self.directory
     }
 
-    fn ticket_created(&self, tx: &Transaction, ticket: &TicketRow) -> TicketCreated {
+    fn ticket_created(&self, tx: &Transaction, ticket: &TicketRow, ordinal: u32) -> TicketCreated {
         // Topic 0 is osTicket's "no topic"; it never names a row, even if
         // one with id 0 were there.
         let helptopic_label = match ticket.topic_id {
@@ -87,6 +90,7 @@ impl Assembler {
             gtid: tx.gtid.clone(),
             timestamp: tx.timestamp,
             row_index: ticket.row_index,
+            ordinal,
         }
     }
 }
@@ -159,6 +163,23 @@ mod tests {
     }
 
     #[test]
+    fn tickets_of_one_transaction_are_numbered_in_order() {
+        let changes = vec![
+            ticket(7, 1, 2),
+            dept(9, None, "X"),
+            ticket(8, 1, 2),
+            ticket(9, 1, 0),
+        ];
+        let events = assembler().assemble(&tx(300, changes));
+        let ordinals: Vec<u32> = events.iter().map(|e| e.ordinal).collect();
+        assert_eq!(ordinals, [0, 1, 2]);
+        assert_eq!(
+            assembler().assemble(&tx(400, vec![ticket(10, 1, 2)]))[0].ordinal,
+            0
+        );
+    }
+
+    #[test]
     fn ticket_fields_come_from_the_row_and_its_transaction() {
         let events = assembler().assemble(&tx(200, vec![ticket(7, 1, 2)]));
         assert_eq!(
@@ -177,6 +198,7 @@ mod tests {
                 gtid: Some("0-1-200".to_owned()),
                 timestamp: 1_704_164_645,
                 row_index: 1,
+                ordinal: 0,
             }]
         );
     }

@@ -45,6 +45,11 @@ pub struct TicketCreated {
     /// Index of the ticket's row within its rows event (0-based); with
     /// `position` it tells apart tickets inserted by one statement.
     pub row_index: u32,
+    /// Index of this ticket among the ticket inserts of its transaction
+    /// (0-based): with the transaction's GTID or position it identifies the
+    /// insert, even when one transaction inserts tickets in several
+    /// statements.
+    pub ordinal: u32,
 }
 
 /// Writes a value as its `Display` text, for types without a `Serialize`
@@ -76,6 +81,7 @@ mod tests {
             gtid: None,
             timestamp: 1_704_164_645,
             row_index: 0,
+            ordinal: 0,
         };
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["position"], "mysql-bin.000042:1337");

@@ -1,22 +1,39 @@
-//! Codec: ticket-created events to record bodies.
+//! Codec: ticket-created events to record bodies, byte for byte as the
+//! osTicket streamer plugin wrote them.
 //!
-//! The record is the plugin's six fields, in its order: `helpdesk_code`,
-//! `datetime_complete`, `department_id`, `department_name`, `helptopic_id`,
-//! `helptopic_label`, written as one compact JSON object.
+//! The plugin's pipeline, for each event:
 //!
-//! Known limit (issue #3): this is standard JSON (serde_json), not yet the
-//! plugin's byte-exact PHP `json_encode` output with its flags (`\/` for
-//! `/`, numeric strings as numbers), nor its CSV, NDJSON, Base16/Base64 and
-//! Kinesis record options. Those come with issue #3 behind this same seam:
-//! [`RecordEncoder::encode`] turns one event into one record body.
+//! 1. the **event**: an ordered map of the six fields `helpdesk_code`,
+//!    `datetime_complete`, `department_id`, `department_name`,
+//!    `helptopic_id`, `helptopic_label`, then any opt-in [`extra`] fields;
+//! 2. the **data serializer** ([`json`], NDJSON or [`csv`]) turns it into
+//!    bytes;
+//! 3. the **encoder** ([`encoding`]: UTF-8, Base16 or Base64) turns those
+//!    into text;
+//! 4. the **record** ([`record`]): `Data`, `StreamName`, `PartitionKey`;
+//! 5. the **record serializer** (JSON, NDJSON or CSV with its own options)
+//!    turns the record into the body.
+//!
+//! A plain record skips 3 to 5: its body is the data serializer's output.
+//! Each stage is PHP's own behaviour (`json_encode`, `fputcsv`,
+//! `base64_encode`, `bin2hex`, `mb_convert_encoding`), checked by
+//! differential tests against PHP 8.2.
+//!
+//! A serializer failure is a definite error naming the ticket and the
+//! reason, never an empty message and never a silent drop.
 
 pub mod csv;
 pub mod encoding;
+pub mod extra;
 pub mod json;
 pub mod record;
+pub mod serializer;
 pub mod value;
 
-use serde::Serialize;
+use encoding::Encoder;
+use extra::ExtraField;
+pub use serializer::{SerializeError, Serializer};
+use value::Value;
 
 use crate::assembly::TicketCreated;
 use crate::sink::Record;
@@ -24,109 +41,199 @@ use crate::sink::Record;
 /// Why an event could not become a record.
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
-    /// Serialization failed.
-    #[error("cannot serialize ticket {ticket_id}: {reason}")]
+    /// A serializer failed.
+    #[error("cannot serialize ticket {ticket_id} ({stage}): {source}")]
     Serialize {
         /// The ticket.
         ticket_id: u64,
+        /// `data serializer` or `record serializer`.
+        stage: &'static str,
         /// What went wrong.
-        reason: String,
+        source: SerializeError,
     },
 }
 
-/// The six fields, in the plugin's order.
-#[derive(Serialize)]
-struct PluginFields<'a> {
-    helpdesk_code: &'a str,
-    datetime_complete: &'a str,
-    department_id: u64,
-    department_name: Option<&'a str>,
-    helptopic_id: u64,
-    helptopic_label: Option<&'a str>,
+/// What the record around the data is.
+#[derive(Debug, Clone)]
+pub enum RecordKind {
+    /// The plugin's "Amazon Kinesis record".
+    Kinesis {
+        /// `StreamName`.
+        stream_name: String,
+        /// `PartitionKey`.
+        partition_key: PartitionKey,
+        /// Turns the data into `Data` text.
+        encoder: Encoder,
+        /// Turns the record into the body.
+        serializer: Serializer,
+    },
+    /// The data serializer's output alone.
+    Plain,
+}
+
+/// Where the Kinesis record's `PartitionKey` comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartitionKey {
+    /// The same text for every record (the plugin's `\KinesisRecord`).
+    Constant(String),
+    /// An extra field's value, such as the ticket id.
+    Field(ExtraField),
+}
+
+/// Everything that decides the bytes of a record.
+#[derive(Debug, Clone)]
+pub struct OutputConfig {
+    /// The plugin's helpdesk code, `""` when none.
+    pub helpdesk_code: String,
+    /// The data serializer.
+    pub data: Serializer,
+    /// The record around the data.
+    pub record: RecordKind,
+    /// Fields appended after the six, with the names they are written under.
+    pub extra_fields: Vec<(ExtraField, String)>,
+}
+
+impl Default for OutputConfig {
+    /// Plain JSON of the six fields with the plugin's JSON defaults.
+    fn default() -> Self {
+        Self {
+            helpdesk_code: String::new(),
+            data: Serializer::default(),
+            record: RecordKind::Plain,
+            extra_fields: Vec::new(),
+        }
+    }
+}
+
+/// Every stage of one record, for `preview`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stages {
+    /// The event map.
+    pub event: Value,
+    /// The data serializer's output.
+    pub data: Vec<u8>,
+    /// The record body as it is sent.
+    pub body: Vec<u8>,
 }
 
 /// Turns events into record bodies with the configured options.
 #[derive(Debug, Clone, Default)]
 pub struct RecordEncoder {
-    helpdesk_code: String,
+    config: OutputConfig,
 }
 
 impl RecordEncoder {
-    /// An encoder writing `helpdesk_code` into every record.
-    pub fn new(helpdesk_code: impl Into<String>) -> Self {
-        Self {
-            helpdesk_code: helpdesk_code.into(),
-        }
+    /// An encoder for `config`.
+    pub fn new(config: OutputConfig) -> Self {
+        Self { config }
     }
 
-    /// Encodes one event.
+    /// The configuration.
+    pub fn config(&self) -> &OutputConfig {
+        &self.config
+    }
+
+    /// The event map: the six fields, then the extra ones.
+    pub fn event_value(&self, event: &TicketCreated, sequence: u64) -> Value {
+        let mut fields = vec![
+            (
+                "helpdesk_code".to_owned(),
+                Value::str(self.config.helpdesk_code.clone()),
+            ),
+            (
+                "datetime_complete".to_owned(),
+                Value::str(event.datetime_complete.clone()),
+            ),
+            (
+                "department_id".to_owned(),
+                Value::Int(event.department_id as i64),
+            ),
+            (
+                "department_name".to_owned(),
+                Value::opt_str(event.department_name.clone()),
+            ),
+            (
+                "helptopic_id".to_owned(),
+                Value::Int(event.helptopic_id as i64),
+            ),
+            (
+                "helptopic_label".to_owned(),
+                Value::opt_str(event.helptopic_label.clone()),
+            ),
+        ];
+        for (field, name) in &self.config.extra_fields {
+            fields.push((name.clone(), field.value(event, sequence)));
+        }
+        Value::map(fields)
+    }
+
+    /// All stages of the record for `event`, the `sequence`-th emitted.
     ///
     /// # Errors
     ///
-    /// [`CodecError::Serialize`] naming the ticket.
-    pub fn encode(&self, event: &TicketCreated) -> Result<Record, CodecError> {
-        let fields = PluginFields {
-            helpdesk_code: &self.helpdesk_code,
-            datetime_complete: &event.datetime_complete,
-            department_id: event.department_id,
-            department_name: event.department_name.as_deref(),
-            helptopic_id: event.helptopic_id,
-            helptopic_label: event.helptopic_label.as_deref(),
+    /// [`CodecError::Serialize`] naming the ticket and the failing stage.
+    pub fn stages(&self, event: &TicketCreated, sequence: u64) -> Result<Stages, CodecError> {
+        let failed = |stage| {
+            move |source| CodecError::Serialize {
+                ticket_id: event.ticket_id,
+                stage,
+                source,
+            }
         };
-        let body = serde_json::to_vec(&fields).map_err(|e| CodecError::Serialize {
-            ticket_id: event.ticket_id,
-            reason: e.to_string(),
-        })?;
+        let value = self.event_value(event, sequence);
+        let data = self
+            .config
+            .data
+            .encode(&value)
+            .map_err(failed("data serializer"))?;
+        let body = match &self.config.record {
+            RecordKind::Plain => data.clone(),
+            RecordKind::Kinesis {
+                stream_name,
+                partition_key,
+                encoder,
+                serializer,
+            } => {
+                let key = match partition_key {
+                    PartitionKey::Constant(text) => text.clone(),
+                    PartitionKey::Field(field) => scalar_text(&field.value(event, sequence)),
+                };
+                let record = record::kinesis_record(encoder.encode(&data), stream_name, &key);
+                serializer
+                    .encode(&record)
+                    .map_err(failed("record serializer"))?
+            }
+        };
+        Ok(Stages {
+            event: value,
+            data,
+            body,
+        })
+    }
+
+    /// The record for `event`, the `sequence`-th emitted.
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError::Serialize`] naming the ticket and the failing stage.
+    pub fn encode(&self, event: &TicketCreated, sequence: u64) -> Result<Record, CodecError> {
+        let stages = self.stages(event, sequence)?;
         Ok(Record {
             ticket_id: event.ticket_id,
-            body,
+            body: stages.body,
         })
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::source::BinlogPosition;
-
-    fn event(topic: Option<&str>) -> TicketCreated {
-        TicketCreated {
-            datetime_complete: "2024-01-02 03:04:05".into(),
-            department_id: 1,
-            department_name: Some("Support".into()),
-            helptopic_id: if topic.is_some() { 2 } else { 0 },
-            helptopic_label: topic.map(Into::into),
-            ticket_id: 9,
-            ticket_number: "123456".into(),
-            source: "Web".into(),
-            user_id: 3,
-            position: BinlogPosition::new("b.000001", 400),
-            gtid: None,
-            timestamp: 0,
-            row_index: 0,
-        }
-    }
-
-    #[test]
-    fn six_fields_in_plugin_order() {
-        let record = RecordEncoder::new("BFX")
-            .encode(&event(Some("Billing")))
-            .unwrap();
-        assert_eq!(
-            String::from_utf8(record.body).unwrap(),
-            r#"{"helpdesk_code":"BFX","datetime_complete":"2024-01-02 03:04:05","department_id":1,"department_name":"Support","helptopic_id":2,"helptopic_label":"Billing"}"#
-        );
-        assert_eq!(record.ticket_id, 9);
-    }
-
-    #[test]
-    fn no_topic_is_zero_and_null() {
-        let record = RecordEncoder::new("").encode(&event(None)).unwrap();
-        let text = String::from_utf8(record.body).unwrap();
-        assert!(
-            text.ends_with(r#""helptopic_id":0,"helptopic_label":null}"#),
-            "{text}"
-        );
-        assert!(text.starts_with(r#"{"helpdesk_code":"","#), "{text}");
+/// A scalar as PHP's string conversion writes it (for partition keys).
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::Int(i) => i.to_string(),
+        Value::Str(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        Value::Bool(true) => "1".to_owned(),
+        _ => String::new(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -7,7 +7,17 @@ fn load(toml: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("c.toml");
     std::fs::write(&path, toml).unwrap();
-    let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string()));
+    // The plain record needs no stream name; tests of the record set it.
+    let mut env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    if !toml.contains("[tickets_creation]") {
+        env.push((
+            "OSTICKET_CDC_TICKETS_CREATION__RECORD".into(),
+            "plain".into(),
+        ));
+    }
     Settings::load_with_env(Some(&path), env)
 }
 
@@ -24,7 +34,7 @@ fn minimal_file_gets_defaults() {
     assert_eq!(s.source.table_prefix, "ost_");
     assert_eq!(s.source.start, StartPosition::Latest);
     assert_eq!(s.sink, SinkConfig::Stdout);
-    assert_eq!(s.helpdesk_code, "");
+    assert_eq!(s.output.helpdesk_code, "");
 }
 
 #[test]
@@ -141,4 +151,159 @@ fn unknown_keys_and_wrong_types_are_errors() {
 fn missing_file_is_a_clear_error() {
     let err = Settings::load_with_env(Some(Path::new("/nonexistent/c.toml")), []).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/c.toml"), "{err}");
+}
+
+mod tickets_creation {
+    use super::*;
+    use crate::codec::{PartitionKey, RecordKind, Serializer};
+
+    fn with(section: &str) -> Result<Settings, ConfigError> {
+        load(&format!("{MINIMAL}[tickets_creation]\n{section}\n"), &[])
+    }
+
+    #[test]
+    fn the_kinesis_record_needs_its_stream_name() {
+        let msg = with("").unwrap_err().to_string();
+        assert!(
+            msg.contains("tickets_creation.stream_name") && msg.contains("plain"),
+            "{msg}"
+        );
+        let msg = with("stream_name = \"bad name!\"").unwrap_err().to_string();
+        assert!(msg.contains("bad name!") && msg.contains("128"), "{msg}");
+    }
+
+    #[test]
+    fn defaults_are_the_plugins_reference_output() {
+        let s = with("stream_name = \"osticket-tickets\"").unwrap();
+        assert!(s.tickets_creation_enabled);
+        let Serializer::Json(data) = &s.output.data else {
+            panic!("JSON data")
+        };
+        assert_eq!((data.flags().bits(), data.depth()), (1328, 16));
+        let RecordKind::Kinesis {
+            stream_name,
+            partition_key,
+            encoder,
+            serializer,
+        } = &s.output.record
+        else {
+            panic!("a Kinesis record")
+        };
+        assert_eq!(stream_name, "osticket-tickets");
+        assert_eq!(
+            partition_key,
+            &PartitionKey::Constant("\\KinesisRecord".into())
+        );
+        assert_eq!(encoder.name(), "base64");
+        assert_eq!(serializer.name(), "json");
+        assert!(s.output.extra_fields.is_empty());
+    }
+
+    #[test]
+    fn json_flags_as_number_text_or_names() {
+        for flags in [
+            "1328",
+            "\"FORCE_OBJECT|NUMERIC_CHECK|UNESCAPED_UNICODE|PRESERVE_ZERO_FRACTION\"",
+            "[\"JSON_FORCE_OBJECT\", \"NUMERIC_CHECK\", \"UNESCAPED_UNICODE\", \"PRESERVE_ZERO_FRACTION\"]",
+        ] {
+            let s = with(&format!(
+                "record = \"plain\"\n[tickets_creation.data]\njson_flags = {flags}"
+            ))
+            .unwrap_or_else(|e| panic!("{flags}: {e}"));
+            let Serializer::Json(json) = &s.output.data else {
+                panic!()
+            };
+            assert_eq!(json.flags().bits(), 1328, "{flags}");
+        }
+        let msg = with("record = \"plain\"\n[tickets_creation.data]\njson_flags = 8192")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("tickets_creation.data.json_flags") && msg.contains("8192"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn csv_options_are_single_bytes() {
+        let section = "stream_name = \"s\"\nrecord_serializer = \"csv\"\n\
+                       [tickets_creation.record_options]\ncsv_separator = \";;\"";
+        let msg = with(section).unwrap_err().to_string();
+        assert!(
+            msg.contains("tickets_creation.record_options.csv_*"),
+            "{msg}"
+        );
+        let ok = with(
+            "data_serializer = \"csv\"\nrecord = \"plain\"\n[tickets_creation.data]\ncsv_escape = \"\"",
+        );
+        assert!(ok.is_ok(), "an empty escape turns escaping off");
+    }
+
+    #[test]
+    fn extra_fields_and_their_names() {
+        let s = with(
+            "record = \"plain\"\nextra_fields = [\"event_id\", \"sequence\"]\n\
+             [tickets_creation.field_names]\nevent_id = \"id\"",
+        )
+        .unwrap();
+        let names: Vec<_> = s
+            .output
+            .extra_fields
+            .iter()
+            .map(|(_, n)| n.as_str())
+            .collect();
+        assert_eq!(names, ["id", "sequence"]);
+        let msg = with("record = \"plain\"\nextra_fields = [\"ticketid\"]")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("ticketid") && msg.contains("event_id"),
+            "{msg}"
+        );
+        let clash = "record = \"plain\"\nextra_fields = [\"source\"]\n[tickets_creation.field_names]\nsource = \"department_id\"";
+        assert!(
+            with(clash)
+                .unwrap_err()
+                .to_string()
+                .contains("not one of the six")
+        );
+    }
+
+    #[test]
+    fn partition_key_from_a_field() {
+        let s = with("stream_name = \"s\"\npartition_key_field = \"ticket_id\"").unwrap();
+        let RecordKind::Kinesis { partition_key, .. } = &s.output.record else {
+            panic!()
+        };
+        assert_eq!(
+            partition_key,
+            &PartitionKey::Field(crate::codec::extra::ExtraField::TicketId)
+        );
+        let both =
+            "stream_name = \"s\"\npartition_key = \"k\"\npartition_key_field = \"ticket_id\"";
+        assert!(with(both).unwrap_err().to_string().contains("not both"));
+    }
+
+    #[test]
+    fn unknown_choices_name_what_is_allowed() {
+        let cases = [
+            ("record = \"avro\"", "tickets_creation.record"),
+            (
+                "record = \"plain\"\ndata_serializer = \"xml\"",
+                "tickets_creation.data_serializer",
+            ),
+            (
+                "stream_name = \"s\"\nencoder = \"rot13\"",
+                "tickets_creation.encoder",
+            ),
+            (
+                "stream_name = \"s\"\nencoder = \"utf8\"\nsource_encoding = \"klingon\"",
+                "tickets_creation.source_encoding",
+            ),
+        ];
+        for (section, key) in cases {
+            let msg = with(section).unwrap_err().to_string();
+            assert!(msg.contains(key), "{section}: {msg}");
+        }
+    }
 }

@@ -328,10 +328,16 @@ pub fn quote(text: &str) -> String {
 pub fn settings(db_url: &str, prefix: &str, state: &Path, out: &Path, extra: &str) -> Settings {
     let toml = format!(
         "[source]\nurl = \"{db_url}\"\ntable_prefix = \"{prefix}\"\nserver_id = {}\n{extra}\n\
-         [checkpoint]\ndir = \"{}\"\n[sink]\ntype = \"file\"\npath = \"{}\"\n[helpdesk]\ncode = \"BFX\"\n",
+         [checkpoint]\ndir = \"{}\"\n[sink]\ntype = \"file\"\npath = \"{}\"\n[helpdesk]\ncode = \"BFX\"\n{}",
         1000 + rand::random::<u32>() % 1_000_000,
         state.display(),
-        out.display()
+        out.display(),
+        // Plain JSON records unless the test shapes them itself.
+        if extra.contains("[tickets_creation]") {
+            ""
+        } else {
+            "[tickets_creation]\nrecord = \"plain\"\n"
+        }
     );
     let file = state.with_extension("toml");
     std::fs::write(&file, toml).unwrap();
