@@ -43,7 +43,10 @@ async fn resumes_after_kill_without_loss_or_duplicates() {
         &db.prefix,
         &cp,
         &out,
-        &format!("start = \"{start}\""),
+        &format!(
+            "start = \"{start}\"\n[tickets_creation]\nrecord = \"plain\"\n\
+             extra_fields = [\"event_id\", \"sequence\"]"
+        ),
     );
     let config = cp.with_extension("toml");
     let log = state.path().join("connector.log");
@@ -59,9 +62,9 @@ async fn resumes_after_kill_without_loss_or_duplicates() {
 
     let mut rng = rand::rng();
     let mut kills = 0;
-    while !inserter.is_finished() && kills < 6 {
+    while !inserter.is_finished() && kills < 10 {
         let mut child = spawn_connector(&config, &log);
-        tokio::time::sleep(Duration::from_millis(rng.random_range(300..1500))).await;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(150..900))).await;
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         kills += 1;
@@ -92,7 +95,19 @@ async fn resumes_after_kill_without_loss_or_duplicates() {
             created_at(i as u32),
             "record {i} in insert order"
         );
+        // Records cut off at a kill and written again carry the numbers and
+        // ids they had: the sequence has no gap and no repeat.
+        assert_eq!(record["sequence"], i as u64 + 1, "record {i}: sequence");
     }
+    let ids: std::collections::HashSet<_> = parse_lines(&lines)
+        .iter()
+        .map(|r| r["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        TICKETS as usize,
+        "one distinct event_id per ticket"
+    );
     assert!(kills >= 3, "the connector was killed {kills} times");
     println!("2000 tickets, {kills} SIGKILLs, every ticket exactly once, in order");
 }
