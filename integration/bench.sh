@@ -62,12 +62,18 @@ type = "file"
 path = "$work/records.jsonl"
 [pipeline]
 max_batch_records = 5000
+[helpdesk]
+code = "BENCH"
+[tickets_creation]
+# The plugin's reference output: JSON data, Base64, a JSON Kinesis record.
+stream_name = "osticket-tickets"
 TOML
 start=$(date +%s.%N)
 OSTICKET_CDC_LOG=warn "$bin" run --config "$work/bench.toml" 2>"$work/connector.log" &
 connector=$!
 peak_kb=0
-while (( $(wc -l <"$work/records.jsonl" 2>/dev/null || echo 0) < tickets )); do
+written() { [[ -f $work/records.jsonl ]] && wc -l <"$work/records.jsonl" || echo 0; }
+while (( $(written) < tickets )); do
     kill -0 "$connector" 2>/dev/null || { cat "$work/connector.log"; exit 1; }
     rss=$(awk '/VmRSS/ {print $2}' "/proc/$connector/status" 2>/dev/null || echo 0)
     (( rss > peak_kb )) && peak_kb=$rss

@@ -26,6 +26,11 @@
 //! - Inf and NaN fail with "Inf and NaN cannot be JSON encoded", or are
 //!   written as `0` with PARTIAL_OUTPUT_ON_ERROR.
 //!
+//! Written by hand: `serde_json` writes standard JSON, and no maintained
+//! crate reproduces PHP's flags, its idea of a numeric string, its float
+//! formatting or its handling of invalid UTF-8, which is what the plugin's
+//! consumers receive.
+//!
 //! Known limit: the walk recurses once per nested array, like PHP's, and
 //! visits arrays deeper than the limit (PHP checks depth after an array's
 //! elements); values nested many thousands deep could exhaust the stack.
