@@ -47,6 +47,9 @@ use crate::source::{BinlogReader, SourceError, Transaction};
 /// How often a checkpoint is written when only noise goes by.
 const IDLE_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How often a progress line is logged at info level.
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(30);
+
 /// Why the pipeline stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -245,6 +248,7 @@ impl<S: Sink> Batcher<'_, S> {
         let linger = self.settings.pipeline.linger;
         let max_records = self.settings.pipeline.max_batch_records;
         let mut last_commit = Instant::now();
+        let mut last_progress = Instant::now();
         let mut closed = false;
         while !closed {
             // Wait for the first transaction, then gather more until the
@@ -271,9 +275,34 @@ impl<S: Sink> Batcher<'_, S> {
                 self.deliver(records).await?;
                 last_commit = Instant::now();
             }
+            if last_progress.elapsed() >= PROGRESS_INTERVAL {
+                self.log_progress();
+                last_progress = Instant::now();
+            }
         }
         // Whatever was read last is committed on the way out.
         self.deliver(Vec::new()).await
+    }
+
+    /// One info line: totals, where the checkpoint stands, how far behind.
+    fn log_progress(&self) {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        // Behind by the age of the last delivered transaction (0 before one).
+        let delivered_at = u64::from(self.checkpoint.timestamp);
+        let lag_secs = if delivered_at == 0 {
+            0
+        } else {
+            now.saturating_sub(delivered_at)
+        };
+        info!(
+            transactions = self.stats.transactions.load(Ordering::Relaxed),
+            records = self.stats.records.load(Ordering::Relaxed),
+            checkpoint = %self.checkpoint.position,
+            lag_secs,
+            "progress"
+        );
     }
 
     /// Assembles and encodes one transaction's records into `records`.
