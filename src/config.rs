@@ -115,6 +115,7 @@ struct RawPipeline {
     max_batch_records: Option<u64>,
     linger_ms: Option<u64>,
     queue_transactions: Option<u64>,
+    shutdown_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -168,6 +169,8 @@ pub struct PipelineConfig {
     pub linger: Duration,
     /// Transactions buffered between the binlog reader and the sink.
     pub queue_transactions: usize,
+    /// How long shutdown waits for the sink to take what was read.
+    pub shutdown_timeout: Duration,
 }
 
 impl Settings {
@@ -287,10 +290,19 @@ fn validate_pipeline(raw: RawPipeline) -> Result<PipelineConfig, ConfigError> {
             "from 1 to 1000000",
         ));
     }
+    let shutdown_timeout_secs = raw.shutdown_timeout_secs.unwrap_or(30);
+    if !(1..=3600).contains(&shutdown_timeout_secs) {
+        return Err(invalid(
+            "pipeline.shutdown_timeout_secs",
+            shutdown_timeout_secs,
+            "from 1 to 3600 seconds",
+        ));
+    }
     Ok(PipelineConfig {
         max_batch_records: max_batch_records as usize,
         linger: Duration::from_millis(linger_ms),
         queue_transactions: queue_transactions as usize,
+        shutdown_timeout: Duration::from_secs(shutdown_timeout_secs),
     })
 }
 

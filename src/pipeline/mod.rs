@@ -27,28 +27,25 @@
 //! returns. The binary exits at once on a second signal; the checkpoint never
 //! moves past unacknowledged records.
 
+mod batcher;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
-use tracing::{Instrument, debug, info, info_span, warn};
+use tracing::{Instrument, info, info_span, warn};
 
 use crate::assembly::{Assembler, Directory};
 use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointStore, DirectoryDelta};
 use crate::codec::{CodecError, RecordEncoder};
 use crate::config::Settings;
-use crate::sink::{FileSink, Record, Sink, SinkError, StdoutSink};
+use crate::sink::{FileSink, Sink, SinkError, StdoutSink};
 use crate::source::connect::{check_server, connect};
 use crate::source::schema::TableNames;
 use crate::source::snapshot::{resolve_start, take_snapshot};
-use crate::source::{BinlogReader, SourceError, Transaction};
-
-/// How often a checkpoint is written when only noise goes by.
-const IDLE_COMMIT_INTERVAL: Duration = Duration::from_secs(1);
-
-/// How often a progress line is logged at info level.
-const PROGRESS_INTERVAL: Duration = Duration::from_secs(30);
+use crate::source::{BinlogReader, SourceError};
+use batcher::Batcher;
 
 /// Why the pipeline stopped.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +62,20 @@ pub enum PipelineError {
     /// An event could not be encoded.
     #[error(transparent)]
     Codec(#[from] CodecError),
+    /// Shutdown was asked for, but the sink did not acknowledge the records
+    /// read before it within `pipeline.shutdown_timeout_secs`.
+    #[error(
+        "shutdown deadline of {secs}s passed with {records} records not acknowledged by the \
+         sink; the checkpoint stays at {checkpoint} and they are sent again on restart"
+    )]
+    ShutdownDeadline {
+        /// The deadline.
+        secs: u64,
+        /// Records of the batch in flight.
+        records: usize,
+        /// The last committed position.
+        checkpoint: String,
+    },
 }
 
 /// Counters the pipeline keeps up to date, for progress logs now and
@@ -173,6 +184,17 @@ async fn run_with_sink<S: Sink>(
             .instrument(info_span!("source")),
     );
 
+    // The deadline starts with shutdown; the batch loop gives up at it.
+    let (deadline_tx, deadline_rx) = watch::channel(false);
+    let timeout = settings.pipeline.shutdown_timeout;
+    let mut shutdown = shutdown_rx.clone();
+    tokio::spawn(async move {
+        if shutdown.wait_for(|stop| *stop).await.is_ok() {
+            tokio::time::sleep(timeout).await;
+            let _ = deadline_tx.send(true);
+        }
+    });
+
     let mut batcher = Batcher {
         settings: &settings,
         store: Arc::new(store),
@@ -183,6 +205,7 @@ async fn run_with_sink<S: Sink>(
         stats,
         uncommitted: None,
         snapshot_pending,
+        deadline_rx,
     };
     let delivered = batcher
         .run(transactions_rx)
@@ -220,172 +243,5 @@ async fn connect_with_retry(
             }
             Err(error) => return Err(error),
         }
-    }
-}
-
-/// The batch loop's state.
-struct Batcher<'a, S> {
-    settings: &'a Settings,
-    store: Arc<CheckpointStore>,
-    sink: S,
-    encoder: RecordEncoder,
-    assembler: Assembler,
-    /// The last committed checkpoint.
-    checkpoint: Checkpoint,
-    stats: PipelineStats,
-    /// The last transaction read but not yet committed (its changes taken).
-    uncommitted: Option<Transaction>,
-    /// The first-start snapshot is not stored yet (a GTID start, whose
-    /// position is only known after the first transaction).
-    snapshot_pending: bool,
-}
-
-impl<S: Sink> Batcher<'_, S> {
-    async fn run(
-        &mut self,
-        mut transactions_rx: mpsc::Receiver<Transaction>,
-    ) -> Result<(), PipelineError> {
-        let linger = self.settings.pipeline.linger;
-        let max_records = self.settings.pipeline.max_batch_records;
-        let mut last_commit = Instant::now();
-        let mut last_progress = Instant::now();
-        let mut closed = false;
-        while !closed {
-            // Wait for the first transaction, then gather more until the
-            // batch is full or the linger time is up.
-            let Some(first) = transactions_rx.recv().await else {
-                break;
-            };
-            let mut records = Vec::new();
-            self.add(&mut records, first)?;
-            let deadline = tokio::time::Instant::now() + linger;
-            while records.len() < max_records {
-                match tokio::time::timeout_at(deadline, transactions_rx.recv()).await {
-                    Ok(Some(tx)) => self.add(&mut records, tx)?,
-                    Ok(None) => {
-                        closed = true;
-                        break;
-                    }
-                    Err(_) => break,
-                }
-            }
-
-            // Noise alone is checkpointed at most once a second.
-            if !records.is_empty() || last_commit.elapsed() >= IDLE_COMMIT_INTERVAL {
-                self.deliver(records).await?;
-                last_commit = Instant::now();
-            }
-            if last_progress.elapsed() >= PROGRESS_INTERVAL {
-                self.log_progress();
-                last_progress = Instant::now();
-            }
-        }
-        // Whatever was read last is committed on the way out.
-        self.deliver(Vec::new()).await
-    }
-
-    /// One info line: totals, where the checkpoint stands, how far behind.
-    fn log_progress(&self) {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        // Behind by the age of the last delivered transaction (0 before one).
-        let delivered_at = u64::from(self.checkpoint.timestamp);
-        let lag_secs = if delivered_at == 0 {
-            0
-        } else {
-            now.saturating_sub(delivered_at)
-        };
-        info!(
-            transactions = self.stats.transactions.load(Ordering::Relaxed),
-            records = self.stats.records.load(Ordering::Relaxed),
-            checkpoint = %self.checkpoint.position,
-            lag_secs,
-            "progress"
-        );
-    }
-
-    /// Assembles and encodes one transaction's records into `records`.
-    fn add(&mut self, records: &mut Vec<Record>, mut tx: Transaction) -> Result<(), PipelineError> {
-        self.stats.transactions.fetch_add(1, Ordering::Relaxed);
-        let events = self.assembler.assemble(&tx);
-        if self.settings.tickets_creation_enabled {
-            for event in events {
-                // Numbers continue from the checkpoint, so a redelivered
-                // record gets the number it had the first time.
-                let sequence = self.checkpoint.next_sequence + records.len() as u64;
-                records.push(self.encoder.encode(&event, sequence)?);
-            }
-        }
-        tx.changes = Vec::new();
-        self.uncommitted = Some(tx);
-        Ok(())
-    }
-
-    /// Sends `records` (retrying transient failures with backoff), then
-    /// commits the checkpoint through the last transaction read.
-    async fn deliver(&mut self, records: Vec<Record>) -> Result<(), PipelineError> {
-        if !records.is_empty() {
-            let mut backoff = Duration::from_millis(100);
-            loop {
-                match self.sink.send_batch(&records).await {
-                    Ok(()) => break,
-                    Err(error) if error.is_transient() => {
-                        let (sink, backoff_ms) = (self.sink.name(), backoff.as_millis() as u64);
-                        let records = records.len();
-                        warn!(sink, %error, records, backoff_ms, "sink failed; retrying");
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(Duration::from_secs(30));
-                    }
-                    Err(error) => {
-                        let (sink, checkpoint) = (self.sink.name(), &self.checkpoint.position);
-                        tracing::error!(sink, %checkpoint, %error,
-                            "sink failed; stopping with the checkpoint unchanged");
-                        return Err(error.into());
-                    }
-                }
-            }
-            self.stats
-                .records
-                .fetch_add(records.len() as u64, Ordering::Relaxed);
-        }
-
-        let Some(tx) = self.uncommitted.take() else {
-            return Ok(());
-        };
-        let mut next = self.checkpoint.clone();
-        next.position = tx.end;
-        next.gtid_state = tx.gtid_state;
-        next.timestamp = tx.timestamp;
-        next.sink_offset = self.sink.offset();
-        next.next_sequence += records.len() as u64;
-        let changes = self.assembler.directory_mut().take_delta();
-        let delta = if self.snapshot_pending {
-            // The first commit of a GTID start stores the whole directory.
-            let rows = self
-                .assembler
-                .directory()
-                .rows()
-                .map(|(k, r)| (k, r.clone()));
-            DirectoryDelta::snapshot(rows.collect::<Vec<_>>())
-        } else {
-            DirectoryDelta {
-                replace: false,
-                changes,
-            }
-        };
-        // The commit waits for an fsync: off the async workers.
-        let store = Arc::clone(&self.store);
-        let checkpoint = next.clone();
-        tokio::task::spawn_blocking(move || store.commit(&checkpoint, &delta))
-            .await
-            .expect("the checkpoint commit does not panic")?;
-        debug!(checkpoint = %next.position, records = records.len(), "checkpoint committed");
-        self.stats
-            .checkpoint_timestamp
-            .store(u64::from(next.timestamp), Ordering::Relaxed);
-        self.checkpoint = next;
-        self.snapshot_pending = false;
-        Ok(())
     }
 }
