@@ -5,21 +5,31 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | stopped cleanly (a signal, or the end of what was asked) |
-//! | 1 | stopped by an error while running; the checkpoint holds the last delivered position |
+//! | 1 | stopped by an error; `run`'s checkpoint holds the last delivered position |
 //! | 2 | bad command line or configuration: nothing was started |
 //! | 3 | the database is not set up for the connector (binlog, grants, tables) |
 //! | 4 | the checkpoint directory is used by another osticket-cdc process |
+//! | 5 | `preview`: the configuration cannot serialize the sample ticket |
+//! | 6 | `config from-plugin`: no plugin settings found, or several (listed) |
 //! | 130 | a second signal: stopped at once, the checkpoint unchanged since the last delivery |
+//!
+//! `preview` reads no database; its code 5 comes with a message naming the
+//! ticket, the failing stage, the reason and the keys to change.
+//! `config from-plugin` exits 1 when the database cannot be read, and 6 with
+//! the namespaces it found when `--plugin-id`/`--instance` must choose.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use tokio::sync::watch;
 use tracing::{error, info, warn};
 
 use crate::checkpoint::CheckpointError;
-use crate::config::Settings;
+use crate::codec::RecordEncoder;
+use crate::config::{Secret, Settings, SourceConfig};
+use crate::ops::from_plugin::{self, FromPluginError, PluginSelector};
+use crate::ops::preview::{self, PreviewError, SampleTicket};
 use crate::pipeline::{self, PipelineError, PipelineStats};
 use crate::source::SourceError;
 
@@ -44,6 +54,135 @@ pub enum Command {
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         log_format: String,
     },
+    /// Show, stage by stage, the record a sample ticket becomes with this
+    /// configuration (the plugin's reference ticket unless told otherwise).
+    /// Reads no database.
+    Preview {
+        /// The TOML configuration file; `OSTICKET_CDC_*` variables override it.
+        #[arg(long, short, env = "OSTICKET_CDC_CONFIG")]
+        config: Option<PathBuf>,
+        /// The sample ticket.
+        #[command(flatten)]
+        ticket: PreviewArgs,
+    },
+    /// Configuration tools.
+    Config {
+        /// Which tool.
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+/// The `config` tools.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the osticket-cdc configuration equivalent to the bfx-ost-streamer
+    /// plugin's settings saved in osTicket's database; a `warning:` line on
+    /// standard error for each setting that cannot be carried over.
+    FromPlugin {
+        /// osTicket's database: mysql://USER:PASSWORD@HOST:PORT/DATABASE.
+        #[arg(long, env = "OSTICKET_CDC_SOURCE__URL", hide_env_values = true)]
+        url: String,
+        /// The password, instead of the URL's; through the environment it
+        /// stays out of the process list.
+        #[arg(long, env = "OSTICKET_CDC_SOURCE__PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// osTicket's table prefix.
+        #[arg(long, default_value = "ost_")]
+        prefix: String,
+        /// The plugin's id in osTicket (namespace `plugin.<id>`); found when
+        /// only one plugin holds bfx-ost-streamer settings.
+        #[arg(long)]
+        plugin_id: Option<u64>,
+        /// The plugin instance on osTicket 1.17+ (`plugin.<id>.instance.<n>`).
+        #[arg(long)]
+        instance: Option<u64>,
+    },
+}
+
+/// The sample ticket of `preview`; the defaults are the plugin's reference
+/// ticket.
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// The ticket's department id.
+    #[arg(long, default_value_t = 1)]
+    department_id: u64,
+    /// The department's full name.
+    #[arg(long, default_value = "Support")]
+    department_name: String,
+    /// The department's name as hex bytes, to try text that is not UTF-8
+    /// (`537570ff`).
+    #[arg(long, value_parser = hex_arg, conflicts_with = "department_name")]
+    department_name_hex: Option<HexBytes>,
+    /// No department row: `department_name` is null.
+    #[arg(long, conflicts_with_all = ["department_name", "department_name_hex"])]
+    no_department_name: bool,
+    /// The ticket's help topic id.
+    #[arg(long, default_value_t = 2)]
+    topic_id: u64,
+    /// The help topic's full name.
+    #[arg(long, default_value = "Billing")]
+    topic_label: String,
+    /// No help topic: id 0, label null.
+    #[arg(long, conflicts_with_all = ["topic_id", "topic_label"])]
+    no_topic: bool,
+    /// The ticket's `created`, YYYY-MM-DD HH:MM:SS.
+    #[arg(long, default_value = "2024-01-02 03:04:05", value_parser = created_arg)]
+    created: String,
+    /// The ticket id.
+    #[arg(long, default_value_t = 1)]
+    ticket_id: u64,
+    /// The ticket number.
+    #[arg(long, default_value = "000001")]
+    number: String,
+    /// The ticket's source.
+    #[arg(long, default_value = "Web")]
+    source: String,
+    /// The ticket's user id.
+    #[arg(long, default_value_t = 1)]
+    user_id: u64,
+    /// The GTID of the ticket's transaction (for the `event_id` field).
+    #[arg(long, default_value = "0-1-1")]
+    gtid: String,
+}
+
+/// Bytes given as hex on the command line.
+#[derive(Debug, Clone)]
+pub struct HexBytes(Vec<u8>);
+
+fn hex_arg(text: &str) -> Result<HexBytes, String> {
+    preview::parse_hex(text).map(HexBytes)
+}
+
+fn created_arg(text: &str) -> Result<String, String> {
+    preview::parse_created(text).map(|_| text.to_owned())
+}
+
+impl PreviewArgs {
+    fn sample(self) -> SampleTicket {
+        let department_name = match (self.no_department_name, self.department_name_hex) {
+            (true, _) => None,
+            (false, Some(HexBytes(bytes))) => Some(bytes),
+            (false, None) => Some(self.department_name.into_bytes()),
+        };
+        let (topic_id, topic_label) = if self.no_topic {
+            (0, None)
+        } else {
+            (self.topic_id, Some(self.topic_label))
+        };
+        SampleTicket {
+            department_id: self.department_id,
+            department_name,
+            topic_id,
+            topic_label,
+            created: self.created,
+            ticket_id: self.ticket_id,
+            number: self.number,
+            source: self.source,
+            user_id: self.user_id,
+            gtid: self.gtid,
+        }
+    }
 }
 
 /// Exit code: bad command line or configuration.
@@ -52,6 +191,10 @@ pub const EXIT_CONFIG: u8 = 2;
 pub const EXIT_PREREQUISITE: u8 = 3;
 /// Exit code: the checkpoint is held by another process.
 pub const EXIT_LOCKED: u8 = 4;
+/// Exit code: `preview`'s configuration cannot serialize the sample ticket.
+pub const EXIT_CANNOT_SERIALIZE: u8 = 5;
+/// Exit code: `config from-plugin` found no plugin settings, or several.
+pub const EXIT_PLUGIN_NOT_FOUND: u8 = 6;
 
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> ExitCode {
@@ -72,6 +215,94 @@ pub fn main() -> ExitCode {
                 .build()
                 .expect("a tokio runtime can be built");
             runtime.block_on(run(settings))
+        }
+        Command::Preview { config, ticket } => preview(config, ticket),
+        Command::Config {
+            command:
+                ConfigCommand::FromPlugin {
+                    url,
+                    password,
+                    prefix,
+                    plugin_id,
+                    instance,
+                },
+        } => {
+            let selector = PluginSelector {
+                plugin_id,
+                instance,
+            };
+            from_plugin(&url, password, prefix, selector)
+        }
+    }
+}
+
+/// `preview`: nothing but the configuration is read.
+fn preview(config: Option<PathBuf>, ticket: PreviewArgs) -> ExitCode {
+    let settings = match Settings::load(config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("osticket-cdc: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let encoder = RecordEncoder::new(settings.output);
+    let mut out = std::io::stdout().lock();
+    let enabled = settings.tickets_creation_enabled;
+    match preview::write_preview(&mut out, &encoder, enabled, &ticket.sample()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            use std::io::Write;
+            let _ = out.flush();
+            eprintln!("osticket-cdc: {e}");
+            match e {
+                PreviewError::Serialize { .. } => ExitCode::from(EXIT_CANNOT_SERIALIZE),
+                PreviewError::Io(_) => ExitCode::FAILURE,
+            }
+        }
+    }
+}
+
+/// `config from-plugin`: the file on standard output, warnings on
+/// standard error.
+fn from_plugin(
+    url: &str,
+    password: Option<String>,
+    prefix: String,
+    selector: PluginSelector,
+) -> ExitCode {
+    let mut source = match SourceConfig::from_url(url) {
+        Ok(source) => source,
+        Err(e) => {
+            eprintln!("osticket-cdc: --url: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    if let Some(password) = password {
+        source.password = Secret::new(password);
+    }
+    source.table_prefix = prefix;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime can be built");
+    match runtime.block_on(from_plugin::convert_from_database(&source, url, selector)) {
+        Ok(conversion) => {
+            print!("{}", conversion.toml);
+            for warning in &conversion.warnings {
+                eprintln!("warning: {warning}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("osticket-cdc: {e}");
+            ExitCode::from(match e {
+                FromPluginError::Prefix { .. } => EXIT_CONFIG,
+                FromPluginError::Source(_) => 1,
+                FromPluginError::NoTable { .. }
+                | FromPluginError::NotFound { .. }
+                | FromPluginError::Ambiguous { .. } => EXIT_PLUGIN_NOT_FOUND,
+            })
         }
     }
 }

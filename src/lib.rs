@@ -13,6 +13,7 @@
 //! - [`sink`]: where records go (stdout, a file).
 //! - [`checkpoint`]: the RocksDB store of positions and directory state.
 //! - [`pipeline`]: wires the stages and owns batching and shutdown.
+//! - [`ops`]: the other commands (`preview`, `config from-plugin`).
 #![warn(missing_docs)]
 
 pub mod assembly;
@@ -20,6 +21,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod codec;
 pub mod config;
+pub mod ops;
 pub mod pipeline;
 pub mod sink;
 pub mod source;

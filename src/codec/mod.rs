@@ -173,6 +173,23 @@ impl RecordEncoder {
     ///
     /// [`CodecError::Serialize`] naming the ticket and the failing stage.
     pub fn stages(&self, event: &TicketCreated, sequence: u64) -> Result<Stages, CodecError> {
+        self.stages_of_value(self.event_value(event, sequence), event, sequence)
+    }
+
+    /// As [`RecordEncoder::stages`], from an event map prepared by the
+    /// caller: `preview` uses it to put bytes that are not UTF-8 into a
+    /// field, which [`TicketCreated`]'s strings cannot hold. `event` still
+    /// supplies the ticket id (for errors) and the partition key field.
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError::Serialize`] naming the ticket and the failing stage.
+    pub fn stages_of_value(
+        &self,
+        value: Value,
+        event: &TicketCreated,
+        sequence: u64,
+    ) -> Result<Stages, CodecError> {
         let failed = |stage| {
             move |source| CodecError::Serialize {
                 ticket_id: event.ticket_id,
@@ -180,7 +197,6 @@ impl RecordEncoder {
                 source,
             }
         };
-        let value = self.event_value(event, sequence);
         let data = self
             .config
             .data

@@ -64,6 +64,22 @@ pub enum StartPosition {
     Gtid(GtidSet),
 }
 
+impl SourceConfig {
+    /// The connection a `mysql://USER:PASSWORD@HOST:PORT/DATABASE` URL
+    /// names, every other `[source]` key at its default: for commands that
+    /// only query the database (`config from-plugin`).
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Invalid`] naming `source.url`, without the password.
+    pub fn from_url(url: &str) -> Result<Self, ConfigError> {
+        validate_source(RawSource {
+            url: Some(url.to_owned()),
+            ..RawSource::default()
+        })
+    }
+}
+
 pub(super) fn validate_source(raw: RawSource) -> Result<SourceConfig, ConfigError> {
     let url = raw.url.ok_or_else(|| {
         invalid(
