@@ -28,6 +28,7 @@ use tracing::{error, info, warn};
 use crate::checkpoint::CheckpointError;
 use crate::codec::RecordEncoder;
 use crate::config::{Secret, Settings, SourceConfig};
+use crate::ops::checkpoint::{self as ops_checkpoint, CheckpointCommandError};
 use crate::ops::from_plugin::{self, FromPluginError, PluginSelector};
 use crate::ops::preview::{self, PreviewError, SampleTicket};
 use crate::pipeline::{self, PipelineError, PipelineStats};
@@ -65,12 +66,44 @@ pub enum Command {
         #[command(flatten)]
         ticket: PreviewArgs,
     },
+    /// Show or move the checkpoint.
+    Checkpoint {
+        /// The TOML configuration file; `OSTICKET_CDC_*` variables override it.
+        #[arg(long, short, env = "OSTICKET_CDC_CONFIG", global = true)]
+        config: Option<PathBuf>,
+        /// Which action.
+        #[command(subcommand)]
+        command: CheckpointCommand,
+    },
     /// Configuration tools.
     Config {
         /// Which tool.
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+/// The `checkpoint` actions.
+#[derive(Debug, Subcommand)]
+pub enum CheckpointCommand {
+    /// Where the connector stands: binlog position, GTID state, time of the
+    /// last delivered transaction, and how far behind the server it is.
+    /// Works while a connector runs.
+    Show,
+    /// Move the start point. Refused while a connector holds the checkpoint;
+    /// prints the previous position so the reset can be undone.
+    Reset {
+        /// `earliest`, `latest`, `FILE:POS` or a GTID set.
+        #[arg(long, value_parser = start_arg)]
+        to: crate::config::StartPosition,
+        /// Show what would change and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+fn start_arg(text: &str) -> Result<crate::config::StartPosition, String> {
+    text.parse()
 }
 
 /// The `config` tools.
@@ -217,6 +250,7 @@ pub fn main() -> ExitCode {
             runtime.block_on(run(settings))
         }
         Command::Preview { config, ticket } => preview(config, ticket),
+        Command::Checkpoint { config, command } => checkpoint(config, command),
         Command::Config {
             command:
                 ConfigCommand::FromPlugin {
@@ -232,6 +266,43 @@ pub fn main() -> ExitCode {
                 instance,
             };
             from_plugin(&url, password, prefix, selector)
+        }
+    }
+}
+
+/// `checkpoint show` and `checkpoint reset`.
+fn checkpoint(config: Option<PathBuf>, command: CheckpointCommand) -> ExitCode {
+    let settings = match Settings::load(config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("osticket-cdc: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime can be built");
+    let result = runtime.block_on(async {
+        match command {
+            CheckpointCommand::Show => ops_checkpoint::show(&settings).await,
+            CheckpointCommand::Reset { to, dry_run } => {
+                ops_checkpoint::reset(&settings, &to, dry_run).await
+            }
+        }
+    });
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("osticket-cdc: {e}");
+            ExitCode::from(match e {
+                CheckpointCommandError::Store(CheckpointError::Locked { .. }) => EXIT_LOCKED,
+                CheckpointCommandError::Source(SourceError::Check(_)) => EXIT_PREREQUISITE,
+                _ => 1,
+            })
         }
     }
 }

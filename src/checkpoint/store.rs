@@ -89,6 +89,23 @@ impl CheckpointStore {
         Ok(store)
     }
 
+    /// Opens the store in `dir` for reading only, without RocksDB's lock, so
+    /// that `checkpoint show` works while a connector runs. It sees what was
+    /// committed when it opened.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError::Open`] when there is no store in `dir` or RocksDB
+    /// cannot read it.
+    pub fn open_read_only(dir: &Path) -> Result<Self, CheckpointError> {
+        let db = DB::open_for_read_only(&options(), dir, false)
+            .map_err(|e| CheckpointError::from_open(dir, e))?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            db,
+        })
+    }
+
     /// The directory the store lives in.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -163,23 +163,37 @@ fn secs(key: &'static str, value: u64, min: u64, max: u64) -> Result<Duration, C
 
 /// Parses `source.start`: `latest`, `earliest`, `FILE:POS` or a GTID set.
 fn parse_start(text: &str) -> Result<StartPosition, ConfigError> {
-    let allowed = "`latest`, `earliest`, a binlog position FILE:POS \
-                   (mysql-bin.000042:4) or a GTID set (0-1-100, or UUID:1-100)";
-    match text.trim() {
-        "latest" => return Ok(StartPosition::Latest),
-        "earliest" => return Ok(StartPosition::Earliest),
-        _ => {}
-    }
-    let looks_like_uuid = text.split(':').next().is_some_and(|head| head.len() == 36);
-    if text.contains(':') && !looks_like_uuid {
-        return text
-            .parse()
-            .map(StartPosition::Position)
-            .map_err(|_| invalid("source.start", text, allowed));
-    }
-    match text.parse::<GtidSet>() {
-        Ok(set) if !set.is_empty() => Ok(StartPosition::Gtid(set)),
-        _ => Err(invalid("source.start", text, allowed)),
+    text.parse()
+        .map_err(|allowed: String| invalid("source.start", text, allowed))
+}
+
+impl std::str::FromStr for StartPosition {
+    /// What is allowed instead.
+    type Err = String;
+
+    /// `latest`, `earliest`, `FILE:POS` or a GTID set.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let allowed = || {
+            "`latest`, `earliest`, a binlog position FILE:POS (mysql-bin.000042:4) or a GTID \
+             set (0-1-100, or UUID:1-100)"
+                .to_owned()
+        };
+        match text.trim() {
+            "latest" => return Ok(StartPosition::Latest),
+            "earliest" => return Ok(StartPosition::Earliest),
+            _ => {}
+        }
+        let looks_like_uuid = text.split(':').next().is_some_and(|head| head.len() == 36);
+        if text.contains(':') && !looks_like_uuid {
+            return text
+                .parse()
+                .map(StartPosition::Position)
+                .map_err(|_| allowed());
+        }
+        match text.parse::<GtidSet>() {
+            Ok(set) if !set.is_empty() => Ok(StartPosition::Gtid(set)),
+            _ => Err(allowed()),
+        }
     }
 }
 
