@@ -153,3 +153,71 @@ async fn a_gtid_start_stores_the_names_with_its_first_checkpoint() {
     let nested = serde_json::json!("Sales / Maintenance Crew / Night Shift");
     assert_eq!(names, vec![nested.clone(), nested]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_purged_checkpoint_binlog_stops_with_the_ways_on() {
+    let server = Server::start(&[]);
+    let mut db = create_db(&server, "schema-1.18.sql", "ost_").await;
+    seed_names(&mut db).await;
+    let state = tempfile::tempdir().unwrap();
+    config(&db, &state, "");
+    let toml = state.path().join("cp").with_extension("toml");
+    // A separate process, so its replica connection is surely gone before
+    // the purge (MariaDB waits for dump threads still reading a log).
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
+        .args(["run", "--config"])
+        .arg(&toml)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    db.create_ticket(1, 1, "2024-12-02 00:00:01").await;
+    lines_eventually(&state.path().join("out.jsonl"), 1).await;
+    let pid = first.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(first.wait().unwrap().success());
+
+    // Rotate twice and purge everything before the newest file.
+    db.exec("FLUSH BINARY LOGS").await;
+    db.exec("FLUSH BINARY LOGS").await;
+    let end = binlog_end(&mut db.conn).await;
+    let newest = end.split(':').next().unwrap().to_owned();
+    // MariaDB keeps a log a dump thread still reads (the stopped
+    // connector's may linger a moment): purge until the first one is gone.
+    for _ in 0..50 {
+        db.exec(&format!("PURGE BINARY LOGS TO '{newest}'")).await;
+        let row: mysql_async::Row = db
+            .conn
+            .query_first("SHOW BINARY LOGS")
+            .await
+            .unwrap()
+            .unwrap();
+        let oldest: String = row.get(0).unwrap();
+        if oldest == newest {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
+        .args(["run", "--config"])
+        .arg(&toml)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    for needle in [
+        "cannot resume from mysql-bin.000001",
+        &newest,
+        "checkpoint reset",
+        "backfill",
+    ] {
+        assert!(stderr.contains(needle), "`{needle}` missing from: {stderr}");
+    }
+}
