@@ -18,9 +18,12 @@ use std::time::Duration;
 use serde::Deserialize;
 
 mod output;
+mod sink;
 mod source;
 
 use output::{RawTicketsCreation, validate_tickets_creation};
+pub use sink::{Delimiter, SinkConfig};
+use sink::{RawSink, validate_sink};
 use source::{RawSource, validate_source};
 pub use source::{SourceConfig, StartPosition, redact_url};
 
@@ -30,6 +33,9 @@ pub enum ConfigError {
     /// The file could not be read or parsed, or a value had the wrong type.
     #[error("cannot load configuration: {0}")]
     Load(String),
+    /// A section's own check failed; the message names the key.
+    #[error("invalid configuration: {0}")]
+    Rejected(String),
     /// A value is of the right type but not allowed.
     #[error("invalid configuration: `{key}` = {value}: {allowed}")]
     Invalid {
@@ -103,14 +109,6 @@ struct RawCheckpoint {
 
 #[derive(Debug, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct RawSink {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    path: Option<PathBuf>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(deny_unknown_fields)]
 struct RawPipeline {
     max_batch_records: Option<u64>,
     linger_ms: Option<u64>,
@@ -146,18 +144,6 @@ pub struct Settings {
 pub struct CheckpointConfig {
     /// Directory of the store; created when missing.
     pub dir: PathBuf,
-}
-
-/// Where records are delivered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SinkConfig {
-    /// One record per line on standard output.
-    Stdout,
-    /// One record per line appended to a file, exactly once.
-    File {
-        /// The file.
-        path: PathBuf,
-    },
 }
 
 /// Batching between source and sink.
@@ -241,27 +227,6 @@ impl Settings {
             tickets_creation_enabled,
             output,
         })
-    }
-}
-
-fn validate_sink(raw: RawSink) -> Result<SinkConfig, ConfigError> {
-    match raw.kind.as_deref().unwrap_or("stdout") {
-        "stdout" => Ok(SinkConfig::Stdout),
-        "file" => {
-            let path = raw.path.ok_or_else(|| {
-                invalid(
-                    "sink.path",
-                    "(missing)",
-                    "set the file to append records to",
-                )
-            })?;
-            Ok(SinkConfig::File { path })
-        }
-        other => Err(invalid(
-            "sink.type",
-            other,
-            "`stdout` or `file` (Beanstalk and Firehose come with issue #4)",
-        )),
     }
 }
 

@@ -241,6 +241,31 @@ impl RecordEncoder {
     }
 }
 
+impl RecordEncoder {
+    /// The data serializer's output for `event` as the record: what a
+    /// Firehose record carries (the bytes the plugin's consumers stored).
+    ///
+    /// # Errors
+    ///
+    /// [`CodecError::Serialize`] naming the ticket.
+    pub fn encode_data(&self, event: &TicketCreated, sequence: u64) -> Result<Record, CodecError> {
+        let value = self.event_value(event, sequence);
+        let body = self
+            .config
+            .data
+            .encode(&value)
+            .map_err(|source| CodecError::Serialize {
+                ticket_id: event.ticket_id,
+                stage: "data serializer",
+                source,
+            })?;
+        Ok(Record {
+            ticket_id: event.ticket_id,
+            body,
+        })
+    }
+}
+
 /// A scalar as PHP's string conversion writes it (for partition keys).
 fn scalar_text(value: &Value) -> String {
     match value {

@@ -33,7 +33,12 @@ fn minimal_file_gets_defaults() {
     assert_eq!(s.source.database, "osticket");
     assert_eq!(s.source.table_prefix, "ost_");
     assert_eq!(s.source.start, StartPosition::Latest);
-    assert_eq!(s.sink, SinkConfig::Stdout);
+    assert_eq!(
+        s.sink,
+        SinkConfig::Stdout {
+            delimiter: Delimiter::LineFeed
+        }
+    );
     assert_eq!(s.output.helpdesk_code, "");
 }
 
@@ -53,7 +58,8 @@ fn environment_overrides_nested_keys() {
     assert_eq!(
         s.sink,
         SinkConfig::File {
-            path: "/tmp/out.jsonl".into()
+            path: "/tmp/out.jsonl".into(),
+            delimiter: Delimiter::LineFeed,
         }
     );
 }
@@ -305,5 +311,69 @@ mod tickets_creation {
             let msg = with(section).unwrap_err().to_string();
             assert!(msg.contains(key), "{section}: {msg}");
         }
+    }
+}
+
+mod sinks {
+    use super::*;
+
+    #[test]
+    fn beanstalk_keys_with_the_plugins_defaults() {
+        let s = load(
+            &format!("{MINIMAL}[sink]\ntype = \"beanstalk\"\ntube = \"tickets\"\n"),
+            &[],
+        )
+        .unwrap();
+        let SinkConfig::Beanstalk(b) = s.sink else {
+            panic!("beanstalk")
+        };
+        assert_eq!(
+            (b.host.as_str(), b.port, b.tube.as_str()),
+            ("127.0.0.1", 11300, "tickets")
+        );
+        assert_eq!((b.priority, b.delay, b.ttr), (1024, 0, 60));
+        let msg = load(
+            &format!("{MINIMAL}[sink]\ntype = \"beanstalk\"\ntube = \"-bad\"\n"),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(msg.contains("sink.tube"), "{msg}");
+    }
+
+    #[test]
+    fn firehose_needs_its_stream_and_a_known_mode() {
+        let base = format!("{MINIMAL}[sink]\ntype = \"firehose\"\n");
+        let msg = load(&base, &[]).unwrap_err().to_string();
+        assert!(msg.contains("sink.delivery_stream"), "{msg}");
+        let ok = load(
+            &format!(
+                "{base}delivery_stream = \"t\"\nmode = \"per_record\"\nregion = \"eu-west-1\"\n"
+            ),
+            &[],
+        );
+        assert!(matches!(ok.unwrap().sink, SinkConfig::Firehose(_)));
+        let msg = load(
+            &format!("{base}delivery_stream = \"t\"\nmode = \"fast\"\n"),
+            &[],
+        )
+        .unwrap_err();
+        assert!(msg.to_string().contains("sink.mode"), "{msg}");
+    }
+
+    #[test]
+    fn keys_of_another_sink_are_refused() {
+        let msg = load(
+            &format!("{MINIMAL}[sink]\ntype = \"stdout\"\ntube = \"x\"\n"),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            msg.contains("sink.tube does not belong to a `stdout` sink"),
+            "{msg}"
+        );
+        let msg = load(&format!("{MINIMAL}[sink]\ndelimiter = \"tab\"\n"), &[]).unwrap_err();
+        assert!(msg.to_string().contains("sink.delimiter"), "{msg}");
     }
 }

@@ -136,7 +136,14 @@ impl<S: Sink> Batcher<'_, S> {
                 // Numbers continue from the checkpoint, so a redelivered
                 // record gets the number it had the first time.
                 let sequence = self.checkpoint.next_sequence + records.len() as u64;
-                records.push(self.encoder.encode(&event, sequence)?);
+                // Firehose gets the data serializer's output: the bytes the
+                // plugin's consumers stored in the end.
+                let record = if self.sink.name() == "firehose" {
+                    self.encoder.encode_data(&event, sequence)?
+                } else {
+                    self.encoder.encode(&event, sequence)?
+                };
+                records.push(record);
             }
         }
         tx.changes = Vec::new();

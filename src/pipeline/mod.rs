@@ -40,6 +40,9 @@ use crate::assembly::{Assembler, Directory};
 use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointStore, DirectoryDelta};
 use crate::codec::{CodecError, RecordEncoder};
 use crate::config::Settings;
+use crate::config::SinkConfig;
+use crate::sink::beanstalk::BeanstalkSink;
+use crate::sink::firehose::{FirehoseConfig, FirehoseSink};
 use crate::sink::{FileSink, Sink, SinkError, StdoutSink};
 use crate::source::connect::{check_server, connect};
 use crate::source::schema::TableNames;
@@ -106,14 +109,50 @@ pub async fn run(
     let store = CheckpointStore::open(&settings.checkpoint.dir)?;
     let checkpoint = store.load()?;
     let resume_offset = checkpoint.as_ref().and_then(|c| c.sink_offset);
-    match &settings.sink {
-        crate::config::SinkConfig::Stdout => {
-            let sink = StdoutSink::new(crate::sink::DEFAULT_DELIMITER);
+    match settings.sink.clone() {
+        SinkConfig::Stdout { delimiter } => {
+            let sink = StdoutSink::new(delimiter.bytes());
             run_with_sink(settings, store, checkpoint, sink, shutdown_rx, stats).await
         }
-        crate::config::SinkConfig::File { path } => {
-            let sink = FileSink::open(path, crate::sink::DEFAULT_DELIMITER, resume_offset)?;
+        SinkConfig::File { path, delimiter } => {
+            let sink = FileSink::open(&path, delimiter.bytes(), resume_offset)?;
             run_with_sink(settings, store, checkpoint, sink, shutdown_rx, stats).await
+        }
+        SinkConfig::Beanstalk(config) => {
+            // Connects on the first batch: a beanstalkd that is not up yet is
+            // waited for by the batch loop's retry, with a log line each time.
+            let sink = BeanstalkSink::new(config)?;
+            run_with_sink(settings, store, checkpoint, sink, shutdown_rx, stats).await
+        }
+        SinkConfig::Firehose(config) => {
+            let Some(sink) = connect_firehose(config, shutdown_rx.clone()).await? else {
+                return Ok(());
+            };
+            run_with_sink(settings, store, checkpoint, sink, shutdown_rx, stats).await
+        }
+    }
+}
+
+/// Connects to Firehose, retrying transient failures (the endpoint or the
+/// credentials may come up after us); `None` when shutdown came first.
+async fn connect_firehose(
+    config: FirehoseConfig,
+    mut shutdown_rx: watch::Receiver<bool>,
+) -> Result<Option<FirehoseSink>, SinkError> {
+    let mut backoff = Duration::from_millis(250);
+    loop {
+        match FirehoseSink::connect(config.clone()).await {
+            Ok(sink) => return Ok(Some(sink)),
+            Err(error) if error.is_transient() => {
+                let backoff_ms = backoff.as_millis() as u64;
+                warn!(sink = "firehose", %error, backoff_ms, "Firehose not reachable; retrying");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown_rx.wait_for(|s| *s) => return Ok(None),
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+            }
+            Err(error) => return Err(error),
         }
     }
 }

@@ -7,16 +7,18 @@
 //! has that value stored with the checkpoint, so a restart can cut off what
 //! was written but never checkpointed.
 //!
-//! Framing is the sink's job: each record body is followed by the configured
-//! delimiter ([`DEFAULT_DELIMITER`] is a newline, which makes NDJSON and CSV
-//! lines); codecs produce bodies without one.
+//! Framing: the stdout and file sinks write the configured delimiter after
+//! each record (`sink.delimiter`, a newline unless told otherwise; `none` for
+//! records that end in their own terminator). Beanstalk sends each record as
+//! one job and Firehose sends the bytes as they are: a job and a Firehose
+//! record need no delimiter.
 //!
 //! # Layout
 //!
 //! The two local sinks are single files here: [`StdoutSink`] and [`FileSink`].
-//! Network sinks get a folder each (`beanstalk/`, `firehose/`) holding their
-//! configuration, client, sink loop and tests, and an error enum of their own
-//! that becomes one variant of [`SinkError`].
+//! The network sinks have a folder each ([`beanstalk`], [`firehose`]) holding
+//! their configuration, client, sink loop and tests, and an error enum of
+//! their own that is one variant of [`SinkError`].
 //!
 //! # Failure handling
 //!
@@ -29,14 +31,18 @@
 //! [`Sink`] uses `impl Future` returns, so it is not object safe: the
 //! pipeline is generic over the sink, or matches on an enum of sinks.
 
+pub mod beanstalk;
 mod blocking;
 mod file;
+pub mod firehose;
 mod stdout;
 
 use std::io;
 use std::path::PathBuf;
 
+pub use beanstalk::{BeanstalkConfig, BeanstalkSink};
 pub use file::FileSink;
+pub use firehose::{FirehoseConfig, FirehoseMode, FirehoseSink};
 pub use stdout::StdoutSink;
 
 /// The delimiter written after each record unless configured otherwise.
@@ -126,6 +132,14 @@ pub enum SinkError {
         source: io::Error,
     },
 
+    /// The Beanstalk sink failed; transient or definite as the inner error says.
+    #[error(transparent)]
+    Beanstalk(#[from] beanstalk::BeanstalkError),
+
+    /// The Firehose sink failed; transient or definite as the inner error says.
+    #[error(transparent)]
+    Firehose(#[from] firehose::FirehoseError),
+
     /// The runtime shut down while a write was in progress.
     #[error("the {sink} sink was stopped in the middle of a write by the runtime shutting down")]
     Aborted {
@@ -144,6 +158,8 @@ impl SinkError {
     /// report success for data that never reached the disk.
     pub fn is_transient(&self) -> bool {
         match self {
+            Self::Beanstalk(error) => error.is_transient(),
+            Self::Firehose(error) => error.is_transient(),
             Self::WriteFile { source, .. } => matches!(
                 source.kind(),
                 io::ErrorKind::StorageFull
