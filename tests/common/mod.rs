@@ -9,6 +9,7 @@
 //! why they are skipped and pass.
 #![allow(dead_code)]
 
+pub mod beanstalkd;
 pub mod scenarios;
 
 use std::path::{Path, PathBuf};
