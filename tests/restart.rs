@@ -56,13 +56,15 @@ async fn resumes_after_kill_without_loss_or_duplicates() {
         for i in 0..TICKETS {
             db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i))
                 .await;
+            // Paced, so the kills below fall while tickets are created.
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
         db
     });
 
     let mut rng = rand::rng();
     let mut kills = 0;
-    while !inserter.is_finished() && kills < 10 {
+    while (kills < 4 || !inserter.is_finished()) && kills < 12 {
         let mut child = spawn_connector(&config, &log);
         tokio::time::sleep(Duration::from_millis(rng.random_range(150..900))).await;
         child.kill().unwrap(); // SIGKILL

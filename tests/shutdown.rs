@@ -55,7 +55,7 @@ async fn sigterm_exits_0_and_a_restart_resumes_after_the_last_record() {
     });
 
     let mut stops = 0;
-    while !inserter.is_finished() {
+    while stops < 2 || !inserter.is_finished() {
         let child = spawn();
         tokio::time::sleep(Duration::from_millis(700)).await;
         let asked = Instant::now();
