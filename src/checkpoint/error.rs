@@ -8,7 +8,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum CheckpointError {
     /// The directory does not exist and cannot be created.
-    #[error("cannot create checkpoint directory {}: {source}; check `checkpoint.dir`", dir.display())]
+    #[error(
+        "cannot create checkpoint directory {}: {source}; check `checkpoint.dir`",
+        dir.display()
+    )]
     CreateDir {
         /// The configured directory.
         dir: PathBuf,

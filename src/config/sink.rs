@@ -2,12 +2,12 @@
 //! keys belong to one sink each, and a key of another sink is an error, so a
 //! half-edited file never passes silently.
 //!
-//! | type | keys |
-//! |---|---|
-//! | `stdout` | `delimiter` |
-//! | `file` | `path`, `delimiter` |
-//! | `beanstalk` | `host`, `port`, `tube`, `priority`, `delay`, `ttr`, `timeout_secs`, `max_in_flight` |
-//! | `firehose` | `delivery_stream`, `region`, `endpoint_url`, `mode`, `timeout_secs` |
+//! - `stdout`: `delimiter`;
+//! - `file`: `path`, `delimiter`;
+//! - `beanstalk`: `host`, `port`, `tube`, `priority`, `delay`, `ttr`,
+//!   `timeout_secs`, `max_in_flight`;
+//! - `firehose`: `delivery_stream`, `region`, `endpoint_url`, `mode`,
+//!   `timeout_secs`.
 
 use std::path::PathBuf;
 
