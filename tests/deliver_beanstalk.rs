@@ -1,7 +1,7 @@
 //! End to end into a real beanstalkd: tickets created in MariaDB arrive as
 //! jobs, one per ticket, in commit order, each body exactly what `preview`
-//! computes for that ticket; a beanstalkd that is down at start is waited
-//! for.
+//! computes for that ticket. (A beanstalkd down at start, and SIGKILLs of
+//! the connector mid-batch, are in `tests/deliver_e2e.rs`.)
 
 mod common;
 

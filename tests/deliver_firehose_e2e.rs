@@ -1,0 +1,183 @@
+//! End to end into a local Firehose (moto, S3 destination): tickets created
+//! in MariaDB flow through the in-process pipeline, whose Firehose sink
+//! takes the standard AWS credential chain; the S3 objects read in the
+//! order moto created them hold exactly one NDJSON line per ticket, in
+//! commit order, each the data serializer's bytes for that ticket.
+//!
+//! The pipeline path has no way to pass credentials but the process
+//! environment, so this file holds one test only: nothing else in this
+//! process reads the environment while the test sets it.
+
+mod common;
+#[path = "firehose/http.rs"]
+#[allow(dead_code)]
+mod http;
+#[path = "firehose/moto.rs"]
+#[allow(dead_code)]
+mod moto;
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use common::*;
+use osticket_cdc::assembly::TicketCreated;
+use osticket_cdc::codec::RecordEncoder;
+use osticket_cdc::config::SinkConfig;
+use osticket_cdc::sink::FirehoseConfig;
+use osticket_cdc::source::BinlogPosition;
+
+use http::{Message, exchange};
+use moto::{Moto, REGION, create_stream, delivered};
+
+fn created_at(i: u32) -> String {
+    let (h, m, s) = (i / 3600, (i / 60) % 60, i % 60);
+    format!("2024-10-10 {h:02}:{m:02}:{s:02}")
+}
+
+/// The ticket event `i`, as the assembly stage builds it from the names
+/// [`seed_names`] creates; only the six fields reach the data.
+fn event(i: u32) -> TicketCreated {
+    let department_id = u64::from(1 + i % 4);
+    let helptopic_id = u64::from(i % 3);
+    let department_name = match department_id {
+        1 => "Sales",
+        2 => "Sales / Maintenance Crew",
+        3 => "Sales / Maintenance Crew / Night Shift",
+        _ => "Support",
+    };
+    let helptopic_label = match helptopic_id {
+        1 => Some("Billing".to_owned()),
+        2 => Some("Billing / Refunds".to_owned()),
+        _ => None,
+    };
+    TicketCreated {
+        datetime_complete: created_at(i),
+        department_id,
+        department_name: Some(department_name.to_owned()),
+        helptopic_id,
+        helptopic_label,
+        ticket_id: 0,
+        ticket_number: String::new(),
+        source: String::new(),
+        user_id: 0,
+        position: BinlogPosition::new("", 0),
+        gtid: None,
+        timestamp: 0,
+        row_index: 0,
+        ordinal: 0,
+    }
+}
+
+/// How many S3 objects moto has created for `bucket` (one per accepted
+/// call), from its model registry.
+async fn object_count(moto: SocketAddr, bucket: &str) -> usize {
+    let request = Message::request("GET", "/moto-api/data.json", moto, Vec::new());
+    let models = exchange(moto, request).await.unwrap().json();
+    models["s3"]["FakeKey"].as_array().map_or(0, |keys| {
+        keys.iter().filter(|k| k["bucket_name"] == bucket).count()
+    })
+}
+
+/// The lines (each with its LF) of the objects of `bucket`, concatenated
+/// in creation order.
+async fn lines(moto: SocketAddr, bucket: &str) -> Vec<Vec<u8>> {
+    let stream = delivered(moto, bucket).await.concat();
+    stream
+        .split_inclusive(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+#[test]
+fn tickets_arrive_in_firehose_in_order() {
+    // SAFETY: the only test of this binary, and no thread has been started
+    // yet: nothing reads or writes the environment concurrently.
+    unsafe {
+        std::env::set_var("AWS_ACCESS_KEY_ID", "test");
+        std::env::set_var("AWS_SECRET_ACCESS_KEY", "test");
+        std::env::set_var("AWS_REGION", REGION);
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(deliver_300_tickets());
+}
+
+async fn deliver_300_tickets() {
+    const TICKETS: u32 = 300;
+    let (stream, bucket) = ("e2e-tickets", "e2e-tickets-bucket");
+    let moto = Moto::shared();
+    create_stream(moto.addr(), stream, bucket).await;
+
+    // The pipeline with the Firehose sink, NDJSON data, plain records.
+    let mut db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
+    seed_names(&mut db).await;
+    let state = tempfile::tempdir().unwrap();
+    let start = binlog_end(&mut db.conn).await;
+    let extra = format!(
+        "start = \"{start}\"\n[tickets_creation]\ndata_serializer = \"ndjson\"\nrecord = \"plain\"\n"
+    );
+    let mut settings = settings(
+        &db.url,
+        &db.prefix,
+        &state.path().join("cp"),
+        &state.path().join("o"),
+        &extra,
+    );
+    let mut config = FirehoseConfig::new(stream);
+    config.region = Some(REGION.to_owned());
+    config.endpoint_url = Some(moto.url());
+    config.timeout_secs = 5;
+    settings.sink = SinkConfig::Firehose(config);
+    let encoder = RecordEncoder::new(settings.output.clone());
+    let started = Instant::now();
+    let running = start_pipeline(settings).await;
+
+    for i in 0..TICKETS {
+        db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i))
+            .await;
+    }
+
+    // Wait until moto's objects stop growing for a while and hold every
+    // ticket (reading them while one is written could see the registry and
+    // the listing disagree), then stop the pipeline and read them for good.
+    let (mut count, mut since) = (0, Instant::now());
+    loop {
+        assert!(!running.is_finished(), "the pipeline stopped early");
+        let now = object_count(moto.addr(), bucket).await;
+        if now != count {
+            (count, since) = (now, Instant::now());
+        } else if since.elapsed() > Duration::from_millis(1500)
+            && lines(moto.addr(), bucket).await.len() >= TICKETS as usize
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "{count} objects and not every ticket after 90 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    running.stop().await.unwrap();
+    let objects = object_count(moto.addr(), bucket).await;
+    let lines = lines(moto.addr(), bucket).await;
+
+    // Exactly one line per ticket, in order, the data serializer's bytes.
+    assert_eq!(lines.len(), TICKETS as usize, "one line per ticket");
+    for (i, line) in lines.iter().enumerate() {
+        let want = encoder.stages(&event(i as u32), i as u64 + 1).unwrap().data;
+        assert_eq!(
+            String::from_utf8_lossy(line),
+            String::from_utf8_lossy(&want),
+            "line {i}"
+        );
+        assert!(line == &want, "line {i}: bytes");
+    }
+    println!(
+        "{TICKETS} tickets in {objects} S3 objects: one NDJSON line each, in order, \
+         byte for byte the data serializer's output ({:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+}
