@@ -321,6 +321,8 @@ fn preview(config: Option<PathBuf>, ticket: PreviewArgs) -> ExitCode {
     let enabled = settings.tickets_creation_enabled;
     match preview::write_preview(&mut out, &encoder, enabled, &ticket.sample()) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`preview ... | head`): nothing to report.
+        Err(PreviewError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             use std::io::Write;
             let _ = out.flush();
