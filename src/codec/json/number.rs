@@ -203,7 +203,10 @@ fn shortest_digits(value: f64) -> (Vec<u8>, i32) {
         let last_position = exponent - (digits.len() as i32 - 1);
         if is_exactly_below_midpoint(value, &digits, last_position) {
             *digits.last_mut().expect("at least one digit") -= 1;
-            let lower = format!("{}e{last_position}", std::str::from_utf8(&digits).unwrap());
+            let lower = format!(
+                "{}e{last_position}",
+                std::str::from_utf8(&digits).expect("ASCII digits")
+            );
             if lower.parse::<f64>() != Ok(value) {
                 // The even neighbour does not read back: zend_dtoa keeps the odd digit.
                 *digits.last_mut().expect("at least one digit") += 1;
