@@ -51,6 +51,9 @@ pub(super) struct Batcher<'a, S> {
     pub(super) snapshot_pending: bool,
     /// Turns true when the shutdown deadline has passed.
     pub(super) deadline_rx: watch::Receiver<bool>,
+    /// The sink takes the data serializer's output, not the record
+    /// (Firehose); decided once, not per event.
+    pub(super) data_only: bool,
 }
 
 impl<S: Sink> Batcher<'_, S> {
@@ -138,7 +141,7 @@ impl<S: Sink> Batcher<'_, S> {
                 let sequence = self.checkpoint.next_sequence + records.len() as u64;
                 // Firehose gets the data serializer's output: the bytes the
                 // plugin's consumers stored in the end.
-                let record = if self.sink.name() == "firehose" {
+                let record = if self.data_only {
                     self.encoder.encode_data(&event, sequence)?
                 } else {
                     self.encoder.encode(&event, sequence)?

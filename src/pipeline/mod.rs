@@ -42,7 +42,7 @@ use crate::codec::{CodecError, RecordEncoder};
 use crate::config::Settings;
 use crate::config::SinkConfig;
 use crate::sink::beanstalk::BeanstalkSink;
-use crate::sink::firehose::{FirehoseConfig, FirehoseSink};
+use crate::sink::firehose::FirehoseSink;
 use crate::sink::{FileSink, Sink, SinkError, StdoutSink};
 use crate::source::connect::{check_server, connect};
 use crate::source::schema::TableNames;
@@ -125,34 +125,15 @@ pub async fn run(
             run_with_sink(settings, store, checkpoint, sink, shutdown_rx, stats).await
         }
         SinkConfig::Firehose(config) => {
-            let Some(sink) = connect_firehose(config, shutdown_rx.clone()).await? else {
+            let connect = || FirehoseSink::connect(config.clone());
+            let max = Duration::from_secs(30);
+            let shutdown = shutdown_rx.clone();
+            let connected =
+                retry_until_shutdown("Firehose", max, shutdown, SinkError::is_transient, connect);
+            let Some(sink) = connected.await? else {
                 return Ok(());
             };
             run_with_sink(settings, store, checkpoint, sink, shutdown_rx, stats).await
-        }
-    }
-}
-
-/// Connects to Firehose, retrying transient failures (the endpoint or the
-/// credentials may come up after us); `None` when shutdown came first.
-async fn connect_firehose(
-    config: FirehoseConfig,
-    mut shutdown_rx: watch::Receiver<bool>,
-) -> Result<Option<FirehoseSink>, SinkError> {
-    let mut backoff = Duration::from_millis(250);
-    loop {
-        match FirehoseSink::connect(config.clone()).await {
-            Ok(sink) => return Ok(Some(sink)),
-            Err(error) if error.is_transient() => {
-                let backoff_ms = backoff.as_millis() as u64;
-                warn!(sink = "firehose", %error, backoff_ms, "Firehose not reachable; retrying");
-                tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
-                    _ = shutdown_rx.wait_for(|s| *s) => return Ok(None),
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-            }
-            Err(error) => return Err(error),
         }
     }
 }
@@ -168,7 +149,13 @@ async fn run_with_sink<S: Sink>(
     // Check the server, then find where to start: the checkpoint, or a
     // consistent snapshot of the name tables and its position.
     let source = &settings.source;
-    let Some(mut conn) = connect_with_retry(source, shutdown_rx.clone()).await? else {
+    let max = source.reconnect_max_backoff;
+    let shutdown = shutdown_rx.clone();
+    let connected =
+        retry_until_shutdown("database", max, shutdown, SourceError::is_transient, || {
+            connect(source)
+        });
+    let Some(mut conn) = connected.await? else {
         info!("stopped before the database was reachable");
         return Ok(());
     };
@@ -234,6 +221,7 @@ async fn run_with_sink<S: Sink>(
         }
     });
 
+    let sink_name = sink.name();
     let mut batcher = Batcher {
         settings: &settings,
         store: Arc::new(store),
@@ -245,6 +233,7 @@ async fn run_with_sink<S: Sink>(
         uncommitted: None,
         snapshot_pending,
         deadline_rx,
+        data_only: sink_name == "firehose",
     };
     let delivered = batcher
         .run(transactions_rx)
@@ -261,24 +250,33 @@ async fn run_with_sink<S: Sink>(
     Ok(())
 }
 
-/// Connects, retrying transient failures (the database may start after
-/// us); `None` when shutdown was asked for first.
-async fn connect_with_retry(
-    source: &crate::config::SourceConfig,
+/// Runs `attempt` until it succeeds or fails definitely, waiting with a
+/// doubling backoff (up to `max_backoff`) after each transient failure: the
+/// database or the sink may start after us. `Ok(None)` when shutdown came
+/// first.
+async fn retry_until_shutdown<T, E, Fut>(
+    what: &'static str,
+    max_backoff: Duration,
     mut shutdown_rx: watch::Receiver<bool>,
-) -> Result<Option<mysql_async::Conn>, SourceError> {
+    is_transient: impl Fn(&E) -> bool,
+    mut attempt: impl FnMut() -> Fut,
+) -> Result<Option<T>, E>
+where
+    E: std::fmt::Display,
+    Fut: Future<Output = Result<T, E>>,
+{
     let mut backoff = Duration::from_millis(250);
     loop {
-        match connect(source).await {
-            Ok(conn) => return Ok(Some(conn)),
-            Err(error) if error.is_transient() => {
+        match attempt().await {
+            Ok(value) => return Ok(Some(value)),
+            Err(error) if is_transient(&error) => {
                 let backoff_ms = backoff.as_millis() as u64;
-                warn!(%error, backoff_ms, "database not reachable; retrying");
+                warn!(%error, backoff_ms, "{what} not reachable; retrying");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = shutdown_rx.wait_for(|s| *s) => return Ok(None),
                 }
-                backoff = (backoff * 2).min(source.reconnect_max_backoff);
+                backoff = (backoff * 2).min(max_backoff);
             }
             Err(error) => return Err(error),
         }
