@@ -177,22 +177,19 @@ impl TablePlan {
         let before = rows.columns_before_image();
         let after = rows.columns_after_image();
         let partial = matches!(rows, RowsEventData::PartialUpdateRowsEvent(_));
-        let mut values: Vec<Value> = Vec::with_capacity(TICKET_COLUMNS.len());
+        // One buffer per image, reused for every row of the event.
+        let (mut before_values, mut after_values) = (Vec::new(), Vec::new());
         let mut row_index = 0u32;
         while !buf.is_empty() {
-            let before_values = match before {
-                Some(present) => Some(self.decode_image(&mut buf, present, false, &mut values)?),
-                None => None,
-            };
-            let after_values = match after {
-                Some(present) => {
-                    Some(self.decode_image(&mut buf, present, partial, &mut values)?)
-                }
-                None => None,
-            };
-            let change = match (kind, before_values, after_values) {
-                (RowsKind::Delete, Some(image), _) => self.directory_delete(&image)?,
-                (_, _, Some(image)) => self.change_from(image, row_index)?,
+            if let Some(present) = before {
+                self.decode_image(&mut buf, present, false, &mut before_values)?;
+            }
+            if let Some(present) = after {
+                self.decode_image(&mut buf, present, partial, &mut after_values)?;
+            }
+            let change = match (kind, before.is_some(), after.is_some()) {
+                (RowsKind::Delete, true, _) => self.directory_delete(&before_values)?,
+                (_, _, true) => self.change_from(&after_values, row_index)?,
                 _ => None,
             };
             out.extend(change);
@@ -201,14 +198,14 @@ impl TablePlan {
         Ok(())
     }
 
-    /// Reads one row image; returns the wanted values in slot order.
+    /// Reads one row image into `values`: the wanted values in slot order.
     fn decode_image<'a>(
         &'a self,
         buf: &mut ParseBuf<'a>,
         present: &bitvec::slice::BitSlice<u8>,
         partial: bool,
-        scratch: &mut Vec<Value>,
-    ) -> Result<Vec<Value>, SourceError> {
+        values: &mut Vec<Value>,
+    ) -> Result<(), SourceError> {
         let corrupt = |what: &str| {
             SourceError::Decode(format!(
                 "table {}: cannot decode a row image: {what}",
@@ -225,8 +222,8 @@ impl TablePlan {
         let nulls: &[u8] = buf
             .parse(present_count.div_ceil(8))
             .map_err(|e| corrupt(&e.to_string()))?;
-        scratch.clear();
-        scratch.resize(self.wanted_len(), Value::NULL);
+        values.clear();
+        values.resize(self.wanted_len(), Value::NULL);
         let mut image_index = 0;
         for (i, column) in self.columns.iter().enumerate() {
             if !present.get(i).is_some_and(|b| *b) {
@@ -240,10 +237,10 @@ impl TablePlan {
             let ctx = (column.ty, column.meta.as_slice(), column.unsigned, false);
             let value = BinlogValue::deserialize(ctx, buf).map_err(|e| corrupt(&e.to_string()))?;
             if let (Some(slot), BinlogValue::Value(value)) = (column.slot, value) {
-                scratch[slot] = value;
+                values[slot] = value;
             }
         }
-        Ok(std::mem::take(scratch))
+        Ok(())
     }
 
     fn wanted_len(&self) -> usize {
@@ -253,7 +250,7 @@ impl TablePlan {
         }
     }
 
-    fn change_from(&self, v: Vec<Value>, row_index: u32) -> Result<Option<RowChange>, SourceError> {
+    fn change_from(&self, v: &[Value], row_index: u32) -> Result<Option<RowChange>, SourceError> {
         Ok(Some(match self.role {
             TableRole::Ticket => RowChange::TicketInserted(TicketRow {
                 ticket_id: self.uint(&v[0], "ticket_id")?,
@@ -265,8 +262,8 @@ impl TablePlan {
                 created: datetime(&v[6]),
                 row_index,
             }),
-            TableRole::Department => RowChange::Department(DirectoryChange::Upsert(self.row(&v)?)),
-            TableRole::Topic => RowChange::Topic(DirectoryChange::Upsert(self.row(&v)?)),
+            TableRole::Department => RowChange::Department(DirectoryChange::Upsert(self.row(v)?)),
+            TableRole::Topic => RowChange::Topic(DirectoryChange::Upsert(self.row(v)?)),
         }))
     }
 
