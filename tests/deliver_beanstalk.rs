@@ -9,9 +9,7 @@ use std::time::Duration;
 
 use common::beanstalkd::Beanstalkd;
 use common::*;
-use osticket_cdc::assembly::TicketCreated;
 use osticket_cdc::codec::RecordEncoder;
-use osticket_cdc::source::BinlogPosition;
 
 fn created_at(i: u32) -> String {
     format!(
@@ -61,30 +59,8 @@ async fn tickets_arrive_as_jobs_in_order_with_the_plugins_bytes() {
 
     // What preview computes for each ticket (the body does not depend on
     // the ids and positions, which only the opt-in fields carry).
-    let nested = "Sales / Maintenance Crew / Night Shift";
     for (i, job) in jobs.iter().enumerate() {
-        let topic = u64::from(i as u32 % 3);
-        let label = match topic {
-            1 => Some("Billing".to_owned()),
-            2 => Some("Billing / Refunds".to_owned()),
-            _ => None,
-        };
-        let event = TicketCreated {
-            datetime_complete: created_at(i as u32),
-            department_id: 3,
-            department_name: Some(nested.to_owned()),
-            helptopic_id: topic,
-            helptopic_label: label,
-            ticket_id: 0,
-            ticket_number: String::new(),
-            source: String::new(),
-            user_id: 0,
-            position: BinlogPosition::new("", 0),
-            gtid: None,
-            timestamp: 0,
-            row_index: 0,
-            ordinal: 0,
-        };
+        let event = seeded_event(created_at(i as u32), 3, u64::from(i as u32 % 3));
         let want = encoder.stages(&event, 1).unwrap().body;
         assert_eq!(job, &want, "job {i}: {}", String::from_utf8_lossy(job));
     }

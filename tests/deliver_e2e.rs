@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::beanstalkd::Beanstalkd;
@@ -42,22 +42,6 @@ fn write_config(db: &TestDb, state: &Path, start: &str, port: u16) -> std::path:
     std::fs::write(&file, toml).unwrap();
     osticket_cdc::config::Settings::load_with_env(Some(&file), []).expect("the config loads");
     file
-}
-
-/// Runs the connector binary on `config`, its stderr appended to `log`.
-fn spawn_connector(config: &Path, log: &Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
-        .args(["run", "--config"])
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
 }
 
 /// SIGTERM, then the exit status, which must be a clean exit.

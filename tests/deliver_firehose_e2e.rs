@@ -24,7 +24,6 @@ use osticket_cdc::assembly::TicketCreated;
 use osticket_cdc::codec::RecordEncoder;
 use osticket_cdc::config::SinkConfig;
 use osticket_cdc::sink::FirehoseConfig;
-use osticket_cdc::source::BinlogPosition;
 
 use http::{Message, exchange};
 use moto::{Moto, REGION, create_stream, delivered};
@@ -34,38 +33,8 @@ fn created_at(i: u32) -> String {
     format!("2024-10-10 {h:02}:{m:02}:{s:02}")
 }
 
-/// The ticket event `i`, as the assembly stage builds it from the names
-/// [`seed_names`] creates; only the six fields reach the data.
 fn event(i: u32) -> TicketCreated {
-    let department_id = u64::from(1 + i % 4);
-    let helptopic_id = u64::from(i % 3);
-    let department_name = match department_id {
-        1 => "Sales",
-        2 => "Sales / Maintenance Crew",
-        3 => "Sales / Maintenance Crew / Night Shift",
-        _ => "Support",
-    };
-    let helptopic_label = match helptopic_id {
-        1 => Some("Billing".to_owned()),
-        2 => Some("Billing / Refunds".to_owned()),
-        _ => None,
-    };
-    TicketCreated {
-        datetime_complete: created_at(i),
-        department_id,
-        department_name: Some(department_name.to_owned()),
-        helptopic_id,
-        helptopic_label,
-        ticket_id: 0,
-        ticket_number: String::new(),
-        source: String::new(),
-        user_id: 0,
-        position: BinlogPosition::new("", 0),
-        gtid: None,
-        timestamp: 0,
-        row_index: 0,
-        ordinal: 0,
-    }
+    seeded_event(created_at(i), u64::from(1 + i % 4), u64::from(i % 3))
 }
 
 /// How many S3 objects moto has created for `bucket` (one per accepted

@@ -517,3 +517,57 @@ impl Server {
         assert!(status.success(), "MariaDB restarts on its data");
     }
 }
+
+/// Runs the connector binary on `config`, its stderr appended to `log`.
+pub fn spawn_connector(config: &Path, log: &Path) -> std::process::Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
+        .args(["run", "--config"])
+        .arg(config)
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// The event of a ticket in department `dept` and topic `topic` of
+/// [`seed_names`], with the names the connector must give it; the ids and
+/// positions that only the opt-in fields carry are left empty.
+pub fn seeded_event(
+    created: String,
+    dept: u64,
+    topic: u64,
+) -> osticket_cdc::assembly::TicketCreated {
+    let department_name = match dept {
+        1 => Some("Sales"),
+        2 => Some("Sales / Maintenance Crew"),
+        3 => Some("Sales / Maintenance Crew / Night Shift"),
+        4 => Some("Support"),
+        _ => None,
+    };
+    let helptopic_label = match topic {
+        1 => Some("Billing"),
+        2 => Some("Billing / Refunds"),
+        _ => None,
+    };
+    osticket_cdc::assembly::TicketCreated {
+        datetime_complete: created,
+        department_id: dept,
+        department_name: department_name.map(str::to_owned),
+        helptopic_id: topic,
+        helptopic_label: helptopic_label.map(str::to_owned),
+        ticket_id: 0,
+        ticket_number: String::new(),
+        source: String::new(),
+        user_id: 0,
+        position: osticket_cdc::source::BinlogPosition::new("", 0),
+        gtid: None,
+        timestamp: 0,
+        row_index: 0,
+        ordinal: 0,
+    }
+}
