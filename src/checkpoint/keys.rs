@@ -6,8 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Checkpoint;
-use crate::source::{DirectoryKind, DirectoryRow};
+use super::{Checkpoint, DirectoryDelta};
+use crate::source::{BinlogPosition, DirectoryChange, DirectoryKind, DirectoryRow};
 
 /// The layout version this build writes and reads.
 pub(super) const FORMAT_VERSION: u32 = 1;
@@ -24,11 +24,108 @@ pub(super) const DIRECTORY_START: &[u8] = b"dir/";
 /// Exclusive end of the directory rows: `0` is the byte after `/`.
 pub(super) const DIRECTORY_END: &[u8] = b"dir0";
 
-/// First key of the (future) department and topic history, issue #5.
+/// First key of the history (commit marks and directory changes).
 pub(super) const HISTORY_START: &[u8] = b"history/";
 
 /// Exclusive end of the history keys.
 pub(super) const HISTORY_END: &[u8] = b"history0";
+
+/// Prefix of the commit marks: `history/c/<file index>/<pos>`.
+pub(super) const MARK_PREFIX: &str = "history/c/";
+
+/// Prefix of the directory changes: `history/v/<file index>/<pos>`.
+pub(super) const CHANGES_PREFIX: &str = "history/v/";
+
+/// The sortable key of `position` under `prefix`, `None` when the file name
+/// has no numeric extension (`mysql-bin.000042` has index 42). Keys of one
+/// prefix sort in binlog order.
+pub(super) fn history_key(prefix: &str, position: &BinlogPosition) -> Option<Vec<u8>> {
+    let index = binlog_index(&position.file)?;
+    Some(format!("{prefix}{index:020}/{:020}", position.pos).into_bytes())
+}
+
+/// The exclusive end of the keys under `prefix`.
+pub(super) fn history_end(prefix: &str) -> Vec<u8> {
+    let mut end = prefix.as_bytes().to_vec();
+    // Every prefix ends in `/`; `0` is the byte after it.
+    *end.last_mut().expect("prefixes are not empty") = b'0';
+    end
+}
+
+/// The number a binlog file's name ends in: its place in the sequence.
+pub fn binlog_index(file: &str) -> Option<u64> {
+    let (_, digits) = file.rsplit_once('.')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// Directory changes as stored in the history.
+#[derive(Serialize, Deserialize)]
+struct StoredChanges {
+    replace: bool,
+    changes: Vec<StoredChange>,
+}
+
+/// One change: `kind` is `d` or `t`; `row` for an upsert, `id` for a delete.
+#[derive(Serialize, Deserialize)]
+struct StoredChange {
+    kind: char,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    row: Option<DirectoryRow>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delete: Option<u64>,
+}
+
+/// The JSON value of a history changes key.
+pub(super) fn encode_changes(delta: &DirectoryDelta) -> Vec<u8> {
+    let changes = delta.changes.iter().map(|(kind, change)| {
+        let kind = kind_tag(*kind);
+        match change {
+            DirectoryChange::Upsert(row) => StoredChange {
+                kind,
+                row: Some(row.clone()),
+                delete: None,
+            },
+            DirectoryChange::Delete { id } => StoredChange {
+                kind,
+                row: None,
+                delete: Some(*id),
+            },
+        }
+    });
+    let stored = StoredChanges {
+        replace: delta.replace,
+        changes: changes.collect(),
+    };
+    // Strings, integers and booleans cannot fail to serialise.
+    serde_json::to_vec(&stored).expect("directory changes always serialise")
+}
+
+/// Directory changes from their JSON value.
+pub(super) fn decode_changes(value: &[u8]) -> Result<DirectoryDelta, String> {
+    let stored: StoredChanges =
+        serde_json::from_slice(value).map_err(|e| format!("invalid history JSON: {e}"))?;
+    let mut changes = Vec::with_capacity(stored.changes.len());
+    for change in stored.changes {
+        let kind = match change.kind {
+            'd' => DirectoryKind::Department,
+            't' => DirectoryKind::Topic,
+            other => return Err(format!("unknown directory kind `{other}`")),
+        };
+        let change = match (change.row, change.delete) {
+            (Some(row), None) => DirectoryChange::Upsert(row),
+            (None, Some(id)) => DirectoryChange::Delete { id },
+            _ => return Err("a change needs either `row` or `delete`".into()),
+        };
+        changes.push((kind, change));
+    }
+    Ok(DirectoryDelta {
+        replace: stored.replace,
+        changes,
+    })
+}
 
 /// The one-letter tag of a directory kind in keys.
 fn kind_tag(kind: DirectoryKind) -> char {
@@ -154,5 +251,37 @@ mod tests {
         assert!(max.as_slice() >= DIRECTORY_START && max.as_slice() < DIRECTORY_END);
         assert_eq!(parse_directory_key(b"dir/x/00000000000000000001"), None);
         assert_eq!(parse_directory_key(b"dir/d/1"), None);
+    }
+
+    #[test]
+    fn history_keys_sort_in_binlog_order() {
+        let key = |file: &str, pos| history_key(MARK_PREFIX, &BinlogPosition::new(file, pos));
+        assert!(key("bin.000009", 99_999).unwrap() < key("bin.000010", 4).unwrap());
+        assert!(key("bin.000010", 400).unwrap() < key("bin.000010", 1200).unwrap());
+        assert!(key("bin.1000000", 4).unwrap() > key("bin.999999", 4).unwrap());
+        assert_eq!(key("nodigits", 4), None);
+        assert_eq!(key("bin.", 4), None);
+        let end = history_end(MARK_PREFIX);
+        assert!(key("bin.999999", u64::MAX).unwrap() < end);
+        assert!(end.as_slice() <= HISTORY_END);
+    }
+
+    #[test]
+    fn history_changes_round_trip() {
+        let row = DirectoryRow {
+            id: 3,
+            parent: Some(1),
+            name: "Field".into(),
+        };
+        let delta = DirectoryDelta {
+            replace: true,
+            changes: vec![
+                (DirectoryKind::Department, DirectoryChange::Upsert(row)),
+                (DirectoryKind::Topic, DirectoryChange::Delete { id: 7 }),
+            ],
+        };
+        assert_eq!(decode_changes(&encode_changes(&delta)).unwrap(), delta);
+        assert!(decode_changes(br#"{"replace":false,"changes":[{"kind":"x","delete":1}]}"#).is_err());
+        assert!(decode_changes(br#"{"replace":false,"changes":[{"kind":"d"}]}"#).is_err());
     }
 }

@@ -18,11 +18,28 @@
 //! | `checkpoint`             | JSON of the [`Checkpoint`]                     |
 //! | `dir/d/<id>`             | JSON [`DirectoryRow`] of a department          |
 //! | `dir/t/<id>`             | JSON [`DirectoryRow`] of a help topic          |
-//! | `history/...`            | reserved for the versions of departments and   |
-//! |                          | topics over time (issue #5); not written yet   |
+//! | `history/c/<file>/<pos>` | commit mark: JSON [`Checkpoint`] at that point |
+//! | `history/v/<file>/<pos>` | JSON directory changes committed at that point |
 //!
 //! `<id>` is the row id as 20 zero-padded decimal digits, so rows come back in
-//! id order. In the checkpoint JSON the position is `FILE:POS` text and the
+//! id order. `<file>` is the binlog file's number (`42` for
+//! `mysql-bin.000042`) and `<pos>` the byte offset, both 20 digits, so history
+//! keys sort in binlog order.
+//!
+//! # History
+//!
+//! `replay` re-emits a past range byte for byte, which needs the names of
+//! departments and topics as they were and the sequence numbers records had.
+//! Every commit that delivered records writes a commit mark (the checkpoint
+//! at that point); every commit that changed the directory writes its
+//! changes. [`CheckpointStore::directory_at`] replays the changes up to a
+//! mark; [`CheckpointStore::mark_at_or_before`] finds where to start reading.
+//! A mark is about 150 bytes, written at most once per batch; marks in binlog
+//! files the server has purged are dropped at start-up
+//! ([`CheckpointStore::prune_marks_before`]). Directory changes are kept:
+//! osTicket's department and topic tables change a few times a year. Binlog
+//! file names without a numeric extension get no history (every server names
+//! them `<base>.NNNNNN`). In the checkpoint JSON the position is `FILE:POS` text and the
 //! GTID state is the server's own notation: the same text logs and command
 //! line flags use, so a stored value can be read and pasted by hand.
 //!
@@ -64,6 +81,7 @@ mod store;
 mod tests;
 
 pub use error::CheckpointError;
+pub use keys::binlog_index;
 pub use store::CheckpointStore;
 
 use crate::source::{BinlogPosition, DirectoryChange, DirectoryKind, DirectoryRow, GtidSet};

@@ -1,17 +1,20 @@
 //! [`CheckpointStore`]: the RocksDB database behind the checkpoint, opened
 //! with options for a store of a few kilobytes.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rocksdb::{
     BlockBasedOptions, Cache, DB, IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions,
 };
 
 use super::keys::{
-    self, CHECKPOINT_KEY, DIRECTORY_END, DIRECTORY_START, FORMAT_KEY, FORMAT_VERSION,
+    self, CHANGES_PREFIX, CHECKPOINT_KEY, DIRECTORY_END, DIRECTORY_START, FORMAT_KEY,
+    FORMAT_VERSION, MARK_PREFIX,
 };
 use super::{Checkpoint, CheckpointError, DirectoryDelta};
-use crate::source::{DirectoryChange, DirectoryKind, DirectoryRow};
+use crate::source::{BinlogPosition, DirectoryChange, DirectoryKind, DirectoryRow};
 
 /// Memtable size: the store takes a few hundred bytes per commit, so this
 /// still holds thousands of commits before a flush, and keeps RocksDB's arena
@@ -31,6 +34,9 @@ pub struct CheckpointStore {
     dir: PathBuf,
     /// The open database.
     db: DB,
+    /// `next_sequence` of the last commit mark written or found, so a mark
+    /// is written only when records were delivered; `None` until known.
+    last_mark_sequence: Mutex<Option<u64>>,
 }
 
 impl std::fmt::Debug for CheckpointStore {
@@ -60,6 +66,7 @@ impl CheckpointStore {
         let store = Self {
             dir: dir.to_owned(),
             db,
+            last_mark_sequence: Mutex::new(None),
         };
 
         // A fresh store gets its layout version before anything else; an
@@ -103,6 +110,7 @@ impl CheckpointStore {
         Ok(Self {
             dir: dir.to_owned(),
             db,
+            last_mark_sequence: Mutex::new(None),
         })
     }
 
@@ -154,6 +162,12 @@ impl CheckpointStore {
     ///
     /// With `delta.replace` every stored directory row is removed first.
     ///
+    /// The same batch extends the history (see the module docs): the delta
+    /// under the checkpoint's position when it changes anything, and a commit
+    /// mark when records were delivered since the last one. A `replace`
+    /// (first start, reset) drops the history after its position, which the
+    /// stream will write again.
+    ///
     /// # Errors
     ///
     /// [`CheckpointError::Write`] when RocksDB fails; the previous checkpoint
@@ -177,7 +191,166 @@ impl CheckpointStore {
                 DirectoryChange::Delete { id } => batch.delete(keys::directory_key(*kind, *id)),
             }
         }
+        let mark = self.add_history(&mut batch, checkpoint, delta)?;
         batch.put(CHECKPOINT_KEY, keys::encode_checkpoint(checkpoint));
+        self.write(batch)?;
+        if mark {
+            *self.lock_mark() = Some(checkpoint.next_sequence);
+        }
+        Ok(())
+    }
+
+    /// Puts the history entries of one commit into `batch`; true when a
+    /// commit mark is among them.
+    fn add_history(
+        &self,
+        batch: &mut WriteBatch,
+        checkpoint: &Checkpoint,
+        delta: &DirectoryDelta,
+    ) -> Result<bool, CheckpointError> {
+        let position = &checkpoint.position;
+        let (Some(mark_key), Some(changes_key)) = (
+            keys::history_key(MARK_PREFIX, position),
+            keys::history_key(CHANGES_PREFIX, position),
+        ) else {
+            // A file name without an index cannot be ordered: no history.
+            return Ok(false);
+        };
+        if delta.replace {
+            batch.delete_range(mark_key.as_slice(), &keys::history_end(MARK_PREFIX));
+            batch.delete_range(changes_key.as_slice(), &keys::history_end(CHANGES_PREFIX));
+        }
+        if !delta.is_empty() {
+            batch.put(&changes_key, keys::encode_changes(delta));
+        }
+        let last = match *self.lock_mark() {
+            Some(last) => Some(last),
+            None => self.last_mark()?.map(|mark| mark.next_sequence),
+        };
+        let mark = delta.replace || !delta.is_empty() || last != Some(checkpoint.next_sequence);
+        if mark {
+            batch.put(&mark_key, keys::encode_checkpoint(checkpoint));
+        }
+        Ok(mark)
+    }
+
+    fn lock_mark(&self) -> std::sync::MutexGuard<'_, Option<u64>> {
+        // The guarded value is a plain number: a panic elsewhere cannot
+        // leave it half-written.
+        self.last_mark_sequence
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The first commit mark: where replayable history begins.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError::Corrupt`] or [`CheckpointError::Read`].
+    pub fn first_mark(&self) -> Result<Option<Checkpoint>, CheckpointError> {
+        let start = MARK_PREFIX.as_bytes();
+        self.mark_from(IteratorMode::From(start, rocksdb::Direction::Forward))
+    }
+
+    /// The last commit mark.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError::Corrupt`] or [`CheckpointError::Read`].
+    pub fn last_mark(&self) -> Result<Option<Checkpoint>, CheckpointError> {
+        let end = keys::history_end(MARK_PREFIX);
+        self.mark_from(IteratorMode::From(&end, rocksdb::Direction::Reverse))
+    }
+
+    /// The last commit mark at or before `position`: a transaction boundary
+    /// where the connector stood, with the sequence number it had there.
+    /// `None` when the history begins later (or `position` cannot be
+    /// ordered).
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError::Corrupt`] or [`CheckpointError::Read`].
+    pub fn mark_at_or_before(
+        &self,
+        position: &BinlogPosition,
+    ) -> Result<Option<Checkpoint>, CheckpointError> {
+        let Some(key) = keys::history_key(MARK_PREFIX, position) else {
+            return Ok(None);
+        };
+        self.mark_from(IteratorMode::From(&key, rocksdb::Direction::Reverse))
+    }
+
+    /// The first mark the iterator yields inside the marks' key range.
+    fn mark_from(&self, mode: IteratorMode<'_>) -> Result<Option<Checkpoint>, CheckpointError> {
+        let mut read_options = ReadOptions::default();
+        read_options.set_iterate_lower_bound(MARK_PREFIX.as_bytes());
+        read_options.set_iterate_upper_bound(keys::history_end(MARK_PREFIX));
+        let Some(entry) = self.db.iterator_opt(mode, read_options).next() else {
+            return Ok(None);
+        };
+        let (key, value) = entry.map_err(|source| self.read_error(source))?;
+        keys::decode_checkpoint(&value)
+            .map(Some)
+            .map_err(|reason| CheckpointError::corrupt(&self.dir, &key, reason))
+    }
+
+    /// The department and help-topic rows as they were at `position` (a
+    /// commit mark's), rebuilt from the history: departments first, each
+    /// kind in id order.
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError::Corrupt`] or [`CheckpointError::Read`].
+    pub fn directory_at(
+        &self,
+        position: &BinlogPosition,
+    ) -> Result<Vec<(DirectoryKind, DirectoryRow)>, CheckpointError> {
+        let mut rows = BTreeMap::new();
+        let Some(last) = keys::history_key(CHANGES_PREFIX, position) else {
+            return Ok(Vec::new());
+        };
+        let mut read_options = ReadOptions::default();
+        read_options.set_iterate_upper_bound(keys::history_end(CHANGES_PREFIX));
+        let start = CHANGES_PREFIX.as_bytes();
+        let mode = IteratorMode::From(start, rocksdb::Direction::Forward);
+        for entry in self.db.iterator_opt(mode, read_options) {
+            let (key, value) = entry.map_err(|source| self.read_error(source))?;
+            if *key > *last {
+                break;
+            }
+            let delta = keys::decode_changes(&value)
+                .map_err(|reason| CheckpointError::corrupt(&self.dir, &key, reason))?;
+            if delta.replace {
+                rows.clear();
+            }
+            for (kind, change) in delta.changes {
+                let tag = kind == DirectoryKind::Topic;
+                match change {
+                    DirectoryChange::Upsert(row) => {
+                        rows.insert((tag, row.id), (kind, row));
+                    }
+                    DirectoryChange::Delete { id } => {
+                        rows.remove(&(tag, id));
+                    }
+                }
+            }
+        }
+        Ok(rows.into_values().collect())
+    }
+
+    /// Drops the commit marks in binlog files numbered below `file_index`:
+    /// the server no longer has those files, so nothing can be replayed
+    /// from them. The directory changes stay (they are small and every
+    /// later directory is rebuilt from them).
+    ///
+    /// # Errors
+    ///
+    /// [`CheckpointError::Write`] when RocksDB fails.
+    pub fn prune_marks_before(&self, file_index: u64) -> Result<(), CheckpointError> {
+        let end = keys::history_key(MARK_PREFIX, &BinlogPosition::new(format!("x.{file_index}"), 0))
+            .expect("a numbered file name has an index");
+        let mut batch = WriteBatch::default();
+        batch.delete_range(MARK_PREFIX.as_bytes(), end.as_slice());
         self.write(batch)
     }
 
@@ -192,7 +365,9 @@ impl CheckpointStore {
         batch.delete(CHECKPOINT_KEY);
         batch.delete_range(DIRECTORY_START, DIRECTORY_END);
         batch.delete_range(keys::HISTORY_START, keys::HISTORY_END);
-        self.write(batch)
+        self.write(batch)?;
+        *self.lock_mark() = None;
+        Ok(())
     }
 
     /// Test access to the raw database, to plant bad values.

@@ -358,3 +358,104 @@ fn newer_format_refuses_to_open() {
             .contains("has format version 2 but this osticket-cdc reads only version 1")
     );
 }
+
+fn replace(changes: Vec<(DirectoryKind, DirectoryChange)>) -> DirectoryDelta {
+    DirectoryDelta {
+        replace: true,
+        changes,
+    }
+}
+
+fn at(file: &str, pos: u64, next_sequence: u64) -> Checkpoint {
+    Checkpoint {
+        position: BinlogPosition::new(file, pos),
+        next_sequence,
+        ..sample_checkpoint()
+    }
+}
+
+fn names_at(store: &CheckpointStore, file: &str, pos: u64) -> Vec<(DirectoryKind, u64, String)> {
+    let rows = store.directory_at(&BinlogPosition::new(file, pos)).unwrap();
+    rows.into_iter()
+        .map(|(kind, row)| (kind, row.id, row.name))
+        .collect()
+}
+
+#[test]
+fn history_rebuilds_the_directory_at_each_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = CheckpointStore::open(dir.path()).unwrap();
+    let start = replace(vec![department(1, None, "Sales"), topic(2, "Billing")]);
+    store.commit(&at("bin.000009", 400, 1), &start).unwrap();
+    let rename = DirectoryDelta {
+        replace: false,
+        changes: vec![department(1, None, "Revenue")],
+    };
+    store.commit(&at("bin.000009", 900, 4), &rename).unwrap();
+    let delete = DirectoryDelta {
+        replace: false,
+        changes: vec![(DirectoryKind::Topic, DirectoryChange::Delete { id: 2 })],
+    };
+    store.commit(&at("bin.000010", 300, 9), &delete).unwrap();
+
+    let sales = (DirectoryKind::Department, 1, "Sales".to_owned());
+    let revenue = (DirectoryKind::Department, 1, "Revenue".to_owned());
+    let billing = (DirectoryKind::Topic, 2, "Billing".to_owned());
+    assert_eq!(names_at(&store, "bin.000009", 400), [sales.clone(), billing.clone()]);
+    assert_eq!(names_at(&store, "bin.000009", 899), [sales, billing.clone()]);
+    assert_eq!(names_at(&store, "bin.000009", 900), [revenue.clone(), billing]);
+    assert_eq!(names_at(&store, "bin.000010", 300), [revenue]);
+
+    let mark = |file, pos| store.mark_at_or_before(&BinlogPosition::new(file, pos)).unwrap();
+    assert_eq!(mark("bin.000009", 399), None);
+    assert_eq!(mark("bin.000009", 400).unwrap().next_sequence, 1);
+    assert_eq!(mark("bin.000009", 5000).unwrap().next_sequence, 4);
+    assert_eq!(mark("bin.000011", 4).unwrap().next_sequence, 9);
+    assert_eq!(store.first_mark().unwrap().unwrap().position.pos, 400);
+    assert_eq!(store.last_mark().unwrap().unwrap().position.pos, 300);
+}
+
+#[test]
+fn marks_only_when_records_were_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = CheckpointStore::open(dir.path()).unwrap();
+    let start = replace(vec![department(1, None, "Sales")]);
+    store.commit(&at("bin.000001", 100, 1), &start).unwrap();
+    // Noise only: the position moves, the sequence does not.
+    store.commit(&at("bin.000001", 200, 1), &DirectoryDelta::none()).unwrap();
+    let position = BinlogPosition::new("bin.000001", 250);
+    assert_eq!(store.mark_at_or_before(&position).unwrap().unwrap().position.pos, 100);
+    store.commit(&at("bin.000001", 300, 2), &DirectoryDelta::none()).unwrap();
+    drop(store);
+    // A reopened store knows its last mark.
+    let store = CheckpointStore::open(dir.path()).unwrap();
+    store.commit(&at("bin.000001", 400, 2), &DirectoryDelta::none()).unwrap();
+    let position = BinlogPosition::new("bin.000001", 450);
+    assert_eq!(store.mark_at_or_before(&position).unwrap().unwrap().position.pos, 300);
+}
+
+#[test]
+fn a_replace_drops_the_history_after_it_and_pruning_drops_old_marks() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = CheckpointStore::open(dir.path()).unwrap();
+    let start = replace(vec![department(1, None, "Sales")]);
+    store.commit(&at("bin.000001", 100, 1), &start).unwrap();
+    let rename = DirectoryDelta {
+        replace: false,
+        changes: vec![department(1, None, "Revenue")],
+    };
+    store.commit(&at("bin.000003", 100, 5), &rename).unwrap();
+
+    // A reset back to bin.000002 with other names: the later past is gone.
+    let reset = replace(vec![department(1, None, "Deals")]);
+    store.commit(&at("bin.000002", 100, 5), &reset).unwrap();
+    let deals = (DirectoryKind::Department, 1, "Deals".to_owned());
+    assert_eq!(names_at(&store, "bin.000003", 100), [deals]);
+    assert_eq!(store.last_mark().unwrap().unwrap().position.file, "bin.000002");
+
+    store.prune_marks_before(2).unwrap();
+    assert_eq!(store.first_mark().unwrap().unwrap().position.file, "bin.000002");
+    // Directory changes survive pruning.
+    let sales = (DirectoryKind::Department, 1, "Sales".to_owned());
+    assert_eq!(names_at(&store, "bin.000001", 100), [sales]);
+}

@@ -37,14 +37,16 @@ use tokio::sync::{mpsc, watch};
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::assembly::{Assembler, Directory};
-use crate::checkpoint::{Checkpoint, CheckpointError, CheckpointStore, DirectoryDelta};
+use crate::checkpoint::{
+    Checkpoint, CheckpointError, CheckpointStore, DirectoryDelta, binlog_index,
+};
 use crate::codec::{CodecError, RecordEncoder};
 use crate::config::Settings;
 use crate::config::SinkConfig;
 use crate::sink::beanstalk::BeanstalkSink;
 use crate::sink::firehose::FirehoseSink;
 use crate::sink::{FileSink, Sink, SinkError, StdoutSink};
-use crate::source::connect::{check_server, connect};
+use crate::source::connect::{check_server, connect, oldest_binlog};
 use crate::source::schema::TableNames;
 use crate::source::snapshot::{resolve_start, take_snapshot};
 use crate::source::{BinlogReader, SourceError};
@@ -160,6 +162,11 @@ async fn run_with_sink<S: Sink>(
         return Ok(());
     };
     let flavor = check_server(&mut conn, source).await?;
+    // Commit marks in purged binlog files can never be replayed from.
+    let oldest = oldest_binlog(&mut conn).await?;
+    if let Some(index) = binlog_index(&oldest) {
+        store.prune_marks_before(index)?;
+    }
     let (checkpoint, directory, snapshot_pending) = match checkpoint {
         Some(checkpoint) => {
             let directory = Directory::from_rows(store.load_directory()?);
