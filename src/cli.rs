@@ -11,7 +11,8 @@
 //! | 4 | the checkpoint directory is used by another osticket-cdc process |
 //! | 5 | `preview`: the configuration cannot serialize the sample ticket |
 //! | 6 | `config from-plugin`: no plugin settings found, or several (listed) |
-//! | 130 | a second signal: stopped at once, the checkpoint unchanged since the last delivery |
+//! | 8 | `replay`: the range is not available (not delivered yet, older than the history or the server's binlogs) |
+//! | 130 | a second signal: stopped at once, the checkpoint unchanged since the last delivery; `replay` and `backfill` stopped by a signal |
 //!
 //! `preview` reads no database; its code 5 comes with a message naming the
 //! ticket, the failing stage, the reason and the keys to change.
@@ -31,6 +32,7 @@ use crate::config::{Secret, Settings, SourceConfig};
 use crate::ops::checkpoint::{self as ops_checkpoint, CheckpointCommandError};
 use crate::ops::from_plugin::{self, FromPluginError, PluginSelector};
 use crate::ops::preview::{self, PreviewError, SampleTicket};
+use crate::ops::replay::{self, Bound as ReplayBound, ReplayError, Target as ReplayTarget};
 use crate::pipeline::{self, PipelineError, PipelineStats};
 use crate::source::SourceError;
 
@@ -75,6 +77,28 @@ pub enum Command {
         #[command(subcommand)]
         command: CheckpointCommand,
     },
+    /// Send the records of a past range again, byte for byte as first
+    /// emitted (names as they were then, same event_id and sequence),
+    /// without touching the checkpoint. FROM is exclusive, TO inclusive:
+    /// records of transactions ending after FROM and at or before TO.
+    Replay {
+        /// The TOML configuration file; `OSTICKET_CDC_*` variables override it.
+        #[arg(long, short, env = "OSTICKET_CDC_CONFIG")]
+        config: Option<PathBuf>,
+        /// Start of the range (exclusive): `FILE:POS`.
+        #[arg(long, value_parser = parse_arg::<ReplayBound>)]
+        from: ReplayBound,
+        /// End of the range (inclusive): `FILE:POS`, at most the checkpoint.
+        #[arg(long, value_parser = parse_arg::<ReplayBound>)]
+        to: ReplayBound,
+        /// Where to send them: `stdout`, `file:PATH` (appended to) or
+        /// `configured` (the configuration's sink).
+        #[arg(long, default_value = "stdout", value_parser = parse_arg::<ReplayTarget>)]
+        sink: ReplayTarget,
+        /// Log format on standard error.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        log_format: String,
+    },
     /// Configuration tools.
     Config {
         /// Which tool.
@@ -100,6 +124,10 @@ pub enum CheckpointCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+fn parse_arg<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {
+    text.parse()
 }
 
 fn start_arg(text: &str) -> Result<crate::config::StartPosition, String> {
@@ -228,6 +256,11 @@ pub const EXIT_LOCKED: u8 = 4;
 pub const EXIT_CANNOT_SERIALIZE: u8 = 5;
 /// Exit code: `config from-plugin` found no plugin settings, or several.
 pub const EXIT_PLUGIN_NOT_FOUND: u8 = 6;
+/// Exit code: `replay`'s range is not available (not delivered yet, older
+/// than the kept history or the server's binlogs, or empty).
+pub const EXIT_UNAVAILABLE: u8 = 8;
+/// Exit code: stopped by a signal before the command finished.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> ExitCode {
@@ -250,6 +283,23 @@ pub fn main() -> ExitCode {
             runtime.block_on(run(settings))
         }
         Command::Preview { config, ticket } => preview(config, ticket),
+        Command::Replay {
+            config,
+            from,
+            to,
+            sink,
+            log_format,
+        } => {
+            init_logging(&log_format);
+            let settings = match Settings::load(config.as_deref()) {
+                Ok(settings) => settings,
+                Err(e) => {
+                    eprintln!("osticket-cdc: {e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            runtime().block_on(replay_command(settings, from, to, sink))
+        }
         Command::Checkpoint { config, command } => checkpoint(config, command),
         Command::Config {
             command:
@@ -413,6 +463,57 @@ async fn run(settings: Settings) -> ExitCode {
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// `replay`: a summary on standard error, records where `--sink` says.
+async fn replay_command(
+    settings: Settings,
+    from: ReplayBound,
+    to: ReplayBound,
+    sink: ReplayTarget,
+) -> ExitCode {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = stop_tx.send(true);
+        wait_for_signal().await;
+        std::process::exit(i32::from(EXIT_INTERRUPTED));
+    });
+    match replay::replay(&settings, &from, &to, &sink, stop_rx).await {
+        Ok(summary) => {
+            let numbers = match summary.first_sequence {
+                Some(first) => format!(
+                    " (sequence {first} to {})",
+                    first + summary.records.saturating_sub(1)
+                ),
+                None => String::new(),
+            };
+            eprintln!(
+                "replayed {} records{numbers}, read from {}",
+                summary.records, summary.read_from
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("osticket-cdc: {e}");
+            ExitCode::from(match e {
+                ReplayError::Range(_) | ReplayError::Unavailable(_) => EXIT_UNAVAILABLE,
+                ReplayError::Interrupted { .. } => EXIT_INTERRUPTED,
+                ReplayError::Source(SourceError::Check(_) | SourceError::Schema(_)) => {
+                    EXIT_PREREQUISITE
+                }
+                _ => 1,
+            })
+        }
+    }
+}
+
+/// A multi-threaded runtime for the commands that stream.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime can be built")
 }
 
 fn exit_code(error: &PipelineError) -> u8 {

@@ -281,7 +281,9 @@ mod tests {
             ],
         };
         assert_eq!(decode_changes(&encode_changes(&delta)).unwrap(), delta);
-        assert!(decode_changes(br#"{"replace":false,"changes":[{"kind":"x","delete":1}]}"#).is_err());
+        assert!(
+            decode_changes(br#"{"replace":false,"changes":[{"kind":"x","delete":1}]}"#).is_err()
+        );
         assert!(decode_changes(br#"{"replace":false,"changes":[{"kind":"d"}]}"#).is_err());
     }
 }

@@ -347,8 +347,11 @@ impl CheckpointStore {
     ///
     /// [`CheckpointError::Write`] when RocksDB fails.
     pub fn prune_marks_before(&self, file_index: u64) -> Result<(), CheckpointError> {
-        let end = keys::history_key(MARK_PREFIX, &BinlogPosition::new(format!("x.{file_index}"), 0))
-            .expect("a numbered file name has an index");
+        let end = keys::history_key(
+            MARK_PREFIX,
+            &BinlogPosition::new(format!("x.{file_index}"), 0),
+        )
+        .expect("a numbered file name has an index");
         let mut batch = WriteBatch::default();
         batch.delete_range(MARK_PREFIX.as_bytes(), end.as_slice());
         self.write(batch)

@@ -401,12 +401,25 @@ fn history_rebuilds_the_directory_at_each_mark() {
     let sales = (DirectoryKind::Department, 1, "Sales".to_owned());
     let revenue = (DirectoryKind::Department, 1, "Revenue".to_owned());
     let billing = (DirectoryKind::Topic, 2, "Billing".to_owned());
-    assert_eq!(names_at(&store, "bin.000009", 400), [sales.clone(), billing.clone()]);
-    assert_eq!(names_at(&store, "bin.000009", 899), [sales, billing.clone()]);
-    assert_eq!(names_at(&store, "bin.000009", 900), [revenue.clone(), billing]);
+    assert_eq!(
+        names_at(&store, "bin.000009", 400),
+        [sales.clone(), billing.clone()]
+    );
+    assert_eq!(
+        names_at(&store, "bin.000009", 899),
+        [sales, billing.clone()]
+    );
+    assert_eq!(
+        names_at(&store, "bin.000009", 900),
+        [revenue.clone(), billing]
+    );
     assert_eq!(names_at(&store, "bin.000010", 300), [revenue]);
 
-    let mark = |file, pos| store.mark_at_or_before(&BinlogPosition::new(file, pos)).unwrap();
+    let mark = |file, pos| {
+        store
+            .mark_at_or_before(&BinlogPosition::new(file, pos))
+            .unwrap()
+    };
     assert_eq!(mark("bin.000009", 399), None);
     assert_eq!(mark("bin.000009", 400).unwrap().next_sequence, 1);
     assert_eq!(mark("bin.000009", 5000).unwrap().next_sequence, 4);
@@ -422,16 +435,38 @@ fn marks_only_when_records_were_delivered() {
     let start = replace(vec![department(1, None, "Sales")]);
     store.commit(&at("bin.000001", 100, 1), &start).unwrap();
     // Noise only: the position moves, the sequence does not.
-    store.commit(&at("bin.000001", 200, 1), &DirectoryDelta::none()).unwrap();
+    store
+        .commit(&at("bin.000001", 200, 1), &DirectoryDelta::none())
+        .unwrap();
     let position = BinlogPosition::new("bin.000001", 250);
-    assert_eq!(store.mark_at_or_before(&position).unwrap().unwrap().position.pos, 100);
-    store.commit(&at("bin.000001", 300, 2), &DirectoryDelta::none()).unwrap();
+    assert_eq!(
+        store
+            .mark_at_or_before(&position)
+            .unwrap()
+            .unwrap()
+            .position
+            .pos,
+        100
+    );
+    store
+        .commit(&at("bin.000001", 300, 2), &DirectoryDelta::none())
+        .unwrap();
     drop(store);
     // A reopened store knows its last mark.
     let store = CheckpointStore::open(dir.path()).unwrap();
-    store.commit(&at("bin.000001", 400, 2), &DirectoryDelta::none()).unwrap();
+    store
+        .commit(&at("bin.000001", 400, 2), &DirectoryDelta::none())
+        .unwrap();
     let position = BinlogPosition::new("bin.000001", 450);
-    assert_eq!(store.mark_at_or_before(&position).unwrap().unwrap().position.pos, 300);
+    assert_eq!(
+        store
+            .mark_at_or_before(&position)
+            .unwrap()
+            .unwrap()
+            .position
+            .pos,
+        300
+    );
 }
 
 #[test]
@@ -451,10 +486,16 @@ fn a_replace_drops_the_history_after_it_and_pruning_drops_old_marks() {
     store.commit(&at("bin.000002", 100, 5), &reset).unwrap();
     let deals = (DirectoryKind::Department, 1, "Deals".to_owned());
     assert_eq!(names_at(&store, "bin.000003", 100), [deals]);
-    assert_eq!(store.last_mark().unwrap().unwrap().position.file, "bin.000002");
+    assert_eq!(
+        store.last_mark().unwrap().unwrap().position.file,
+        "bin.000002"
+    );
 
     store.prune_marks_before(2).unwrap();
-    assert_eq!(store.first_mark().unwrap().unwrap().position.file, "bin.000002");
+    assert_eq!(
+        store.first_mark().unwrap().unwrap().position.file,
+        "bin.000002"
+    );
     // Directory changes survive pruning.
     let sales = (DirectoryKind::Department, 1, "Sales".to_owned());
     assert_eq!(names_at(&store, "bin.000001", 100), [sales]);

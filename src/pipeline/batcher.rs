@@ -18,8 +18,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
+use super::deliver::{Undelivered, send_until_acknowledged};
 use super::{PipelineError, PipelineStats};
 use crate::assembly::Assembler;
 use crate::checkpoint::{Checkpoint, CheckpointStore, DirectoryDelta};
@@ -158,35 +159,15 @@ impl<S: Sink> Batcher<'_, S> {
     /// commits the checkpoint through the last transaction read.
     async fn deliver(&mut self, records: Vec<Record>) -> Result<(), PipelineError> {
         if !records.is_empty() {
-            let mut backoff = Duration::from_millis(100);
-            let mut deadline_rx = self.deadline_rx.clone();
-            loop {
-                let sent = tokio::select! {
-                    sent = self.sink.send_batch(&records) => sent,
-                    _ = deadline_rx.wait_for(|passed| *passed) => {
-                        return Err(self.deadline_error(records.len()));
-                    }
-                };
-                match sent {
-                    Ok(()) => break,
-                    Err(error) if error.is_transient() => {
-                        let (sink, backoff_ms) = (self.sink.name(), backoff.as_millis() as u64);
-                        let count = records.len();
-                        warn!(sink, %error, records = count, backoff_ms, "sink failed; retrying");
-                        tokio::select! {
-                            _ = tokio::time::sleep(backoff) => {}
-                            _ = deadline_rx.wait_for(|passed| *passed) => {
-                                return Err(self.deadline_error(count));
-                            }
-                        }
-                        backoff = (backoff * 2).min(Duration::from_secs(30));
-                    }
-                    Err(error) => {
-                        let (sink, checkpoint) = (self.sink.name(), &self.checkpoint.position);
-                        tracing::error!(sink, %checkpoint, %error,
-                            "sink failed; stopping with the checkpoint unchanged");
-                        return Err(error.into());
-                    }
+            let deadline_rx = self.deadline_rx.clone();
+            match send_until_acknowledged(&mut self.sink, &records, deadline_rx).await {
+                Ok(()) => {}
+                Err(Undelivered::GaveUp) => return Err(self.deadline_error(records.len())),
+                Err(Undelivered::Sink(error)) => {
+                    let (sink, checkpoint) = (self.sink.name(), &self.checkpoint.position);
+                    tracing::error!(sink, %checkpoint, %error,
+                        "sink failed; stopping with the checkpoint unchanged");
+                    return Err(error.into());
                 }
             }
             self.stats

@@ -28,6 +28,7 @@
 //! moves past unacknowledged records.
 
 mod batcher;
+pub mod deliver;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -31,6 +31,7 @@
 //! [`Sink`] uses `impl Future` returns, so it is not object safe: the
 //! pipeline is generic over the sink, or matches on an enum of sinks.
 
+mod any;
 pub mod beanstalk;
 mod blocking;
 mod file;
@@ -40,6 +41,7 @@ mod stdout;
 use std::io;
 use std::path::PathBuf;
 
+pub use any::AnySink;
 pub use beanstalk::{BeanstalkConfig, BeanstalkSink};
 pub use file::FileSink;
 pub use firehose::{FirehoseConfig, FirehoseMode, FirehoseSink};

@@ -1,0 +1,164 @@
+//! `replay` through the binary against real servers: a range holding
+//! renames, re-parents and deletes of departments and topics, and a binlog
+//! rotation, comes out byte for byte as it was delivered live, names of the
+//! time included; ranges that cannot be replayed are refused with what is
+//! available.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+
+const EXTRA: &str = "[tickets_creation]\nrecord = \"plain\"\n\
+                     extra_fields = [\"event_id\", \"sequence\"]\n";
+
+fn replay(config: &Path, from: &str, to: &str, sink: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
+        .args(["replay", "--config"])
+        .arg(config)
+        .args(["--from", from, "--to", to, "--sink", sink])
+        .output()
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The file's records as the byte lines they are.
+fn lines(path: &Path) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap_or_default();
+    bytes
+        .split_inclusive(|&b| b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+async fn replay_matches_live(server: &Server) {
+    let mut db = create_db(server, "schema-1.18.sql", "ost_").await;
+    seed_names(&mut db).await;
+    let state = tempfile::tempdir().unwrap();
+    let out = state.path().join("live.jsonl");
+    let cp = state.path().join("cp");
+    let settings = settings(&db.url, &db.prefix, &cp, &out, EXTRA);
+    let config = cp.with_extension("toml");
+
+    let running = start_pipeline(settings).await;
+    let mut ends = vec![binlog_end(&mut db.conn).await];
+    // 1: the seeded names.
+    db.create_ticket(3, 2, "2024-07-01 00:00:01").await;
+    ends.push(binlog_end(&mut db.conn).await);
+    // 2: the root department renamed.
+    db.exec("UPDATE {prefix}department SET name = 'Revenue' WHERE id = 1")
+        .await;
+    db.create_ticket(3, 2, "2024-07-01 00:00:02").await;
+    ends.push(binlog_end(&mut db.conn).await);
+    // 3: re-parented under Support, in a new binlog file.
+    db.exec("FLUSH BINARY LOGS").await;
+    db.exec("UPDATE {prefix}department SET pid = 4 WHERE id = 2")
+        .await;
+    db.create_ticket(3, 2, "2024-07-01 00:00:03").await;
+    ends.push(binlog_end(&mut db.conn).await);
+    // 4: the topic deleted, and a rename in the ticket's own transaction.
+    db.exec("DELETE FROM {prefix}help_topic WHERE topic_id = 2")
+        .await;
+    db.exec("BEGIN").await;
+    db.exec("UPDATE {prefix}department SET name = 'Care' WHERE id = 4")
+        .await;
+    db.exec(
+        "INSERT INTO {prefix}ticket SET number='900004', user_id=7, user_email_id=0, \
+         dept_id=3, topic_id=2, ip_address='', source='Web', created='2024-07-01 00:00:04', \
+         lastupdate=NOW(), updated=NOW()",
+    )
+    .await;
+    db.exec("COMMIT").await;
+    ends.push(binlog_end(&mut db.conn).await);
+    // 5: the topic back under another name, then everything renamed again
+    // after the last ticket, so that today's names match none of them.
+    db.topic(2, 1, "Chargebacks").await;
+    db.create_ticket(3, 2, "2024-07-01 00:00:05").await;
+    ends.push(binlog_end(&mut db.conn).await);
+    db.exec("UPDATE {prefix}department SET name = CONCAT('Old ', name)")
+        .await;
+    db.exec("UPDATE {prefix}help_topic SET topic = CONCAT('Old ', topic)")
+        .await;
+    lines_eventually(&out, 5).await;
+
+    // Beside the running connector: the middle of the range.
+    let middle = state.path().join("middle.jsonl");
+    let sink = format!("file:{}", middle.display());
+    let done = replay(&config, &ends[1], &ends[3], &sink);
+    assert!(done.status.success(), "{}", stderr(&done));
+    let live = lines(&out);
+    assert_eq!(lines(&middle), live[1..3], "{}", stderr(&done));
+    assert!(
+        stderr(&done).contains("replayed 2 records (sequence 2 to 3)"),
+        "{}",
+        stderr(&done)
+    );
+    running.stop().await.unwrap();
+
+    // Stopped: the whole range, to a file and to stdout.
+    let whole = state.path().join("whole.jsonl");
+    let sink = format!("file:{}", whole.display());
+    let done = replay(&config, &ends[0], &ends[5], &sink);
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert_eq!(lines(&whole), live);
+    let text = String::from_utf8_lossy(&live.concat()).into_owned();
+    // The plugin's JSON escapes `/`.
+    for name in [
+        r"Revenue \/ Maintenance Crew",
+        r"Support \/ Maintenance Crew",
+        r"Care \/ Maintenance Crew",
+        r"Billing \/ Refunds",
+        r"Billing \/ Chargebacks",
+        r#""helptopic_label":null"#,
+    ] {
+        assert!(text.contains(name), "the live run has {name}: {text}");
+    }
+    assert!(!text.contains("Old "), "{text}");
+    let printed = replay(&config, &ends[3], &ends[4], "stdout");
+    assert!(printed.status.success(), "{}", stderr(&printed));
+    assert_eq!(printed.stdout, live[3]);
+
+    // Not delivered yet, reversed, and older than the history.
+    db.create_ticket(1, 1, "2024-07-01 00:00:06").await;
+    let later = binlog_end(&mut db.conn).await;
+    let refused = replay(&config, &ends[0], &later, "stdout");
+    assert_eq!(refused.status.code(), Some(8), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("not delivered yet"),
+        "{}",
+        stderr(&refused)
+    );
+    let refused = replay(&config, &ends[2], &ends[1], "stdout");
+    assert_eq!(refused.status.code(), Some(8), "{}", stderr(&refused));
+    let (file, _) = ends[0].rsplit_once(':').unwrap();
+    let refused = replay(&config, &format!("{file}:4"), &ends[1], "stdout");
+    assert_eq!(refused.status.code(), Some(8), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("older than the kept history"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(refused.stdout.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_is_byte_identical_to_the_live_records_on_mariadb() {
+    let server = Server::start(&[]);
+    replay_matches_live(&server).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_is_byte_identical_to_the_live_records_on_mysql() {
+    let Some(server) = Server::start_mysql(&[]) else {
+        eprintln!(
+            "skipped: MySQL 9.7 is not installed here (integration/servers.sh install-mysql)"
+        );
+        return;
+    };
+    replay_matches_live(&server).await;
+}
