@@ -29,12 +29,14 @@ use tracing::{error, info, warn};
 use crate::checkpoint::CheckpointError;
 use crate::codec::RecordEncoder;
 use crate::config::{Secret, Settings, SourceConfig};
+use crate::ops::backfill as ops_backfill;
 use crate::ops::checkpoint::{self as ops_checkpoint, CheckpointCommandError};
 use crate::ops::from_plugin::{self, FromPluginError, PluginSelector};
 use crate::ops::preview::{self, PreviewError, SampleTicket};
 use crate::ops::replay::{self, Bound as ReplayBound, ReplayError, Target as ReplayTarget};
 use crate::pipeline::{self, PipelineError, PipelineStats};
 use crate::source::SourceError;
+use crate::source::backfill::TicketFilter;
 
 /// Streams osTicket ticket creations from the MySQL/MariaDB binlog.
 #[derive(Debug, Parser)]
@@ -56,6 +58,12 @@ pub enum Command {
         /// Log format on standard error.
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         log_format: String,
+        /// On a first start (no checkpoint yet), emit every ticket already in
+        /// the database from one consistent read, then stream from exactly
+        /// that read's position: none missed, none twice. Ignored when a
+        /// checkpoint exists. Same as `pipeline.backfill_first = true`.
+        #[arg(long)]
+        backfill_first: bool,
     },
     /// Show, stage by stage, the record a sample ticket becomes with this
     /// configuration (the plugin's reference ticket unless told otherwise).
@@ -99,6 +107,25 @@ pub enum Command {
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         log_format: String,
     },
+    /// Emit records for tickets already in the database, from one
+    /// consistent read (no lock on MariaDB), names as of now, in ticket id
+    /// order. Leaves the checkpoint alone and prints the read's binlog
+    /// position, for `checkpoint reset --to` it.
+    Backfill {
+        /// The TOML configuration file; `OSTICKET_CDC_*` variables override it.
+        #[arg(long, short, env = "OSTICKET_CDC_CONFIG")]
+        config: Option<PathBuf>,
+        /// Only tickets with an id in this inclusive range: `A-B`.
+        #[arg(long, value_parser = ids_arg)]
+        ids: Option<(u64, u64)>,
+        /// Where to send them: `stdout`, `file:PATH` (appended to) or
+        /// `configured` (the configuration's sink).
+        #[arg(long, default_value = "stdout", value_parser = parse_arg::<ReplayTarget>)]
+        sink: ReplayTarget,
+        /// Log format on standard error.
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        log_format: String,
+    },
     /// Configuration tools.
     Config {
         /// Which tool.
@@ -128,6 +155,17 @@ pub enum CheckpointCommand {
 
 fn parse_arg<T: std::str::FromStr<Err = String>>(text: &str) -> Result<T, String> {
     text.parse()
+}
+
+fn ids_arg(text: &str) -> Result<(u64, u64), String> {
+    let bad = || format!("`{text}` is not an id range: use `FIRST-LAST`, such as `1-5000`");
+    let (first, last) = text.split_once('-').ok_or_else(bad)?;
+    let first: u64 = first.trim().parse().map_err(|_| bad())?;
+    let last: u64 = last.trim().parse().map_err(|_| bad())?;
+    if first > last {
+        return Err(format!("`{text}`: the first id is larger than the last"));
+    }
+    Ok((first, last))
 }
 
 fn start_arg(text: &str) -> Result<crate::config::StartPosition, String> {
@@ -266,7 +304,11 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { config, log_format } => {
+        Command::Run {
+            config,
+            log_format,
+            backfill_first,
+        } => {
             init_logging(&log_format);
             let settings = match Settings::load(config.as_deref()) {
                 Ok(settings) => settings,
@@ -276,11 +318,26 @@ pub fn main() -> ExitCode {
                     return ExitCode::from(EXIT_CONFIG);
                 }
             };
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-                .expect("a tokio runtime can be built");
-            runtime.block_on(run(settings))
+            let mut settings = settings;
+            settings.pipeline.backfill_first |= backfill_first;
+            runtime().block_on(run(settings))
+        }
+        Command::Backfill {
+            config,
+            ids,
+            sink,
+            log_format,
+        } => {
+            init_logging(&log_format);
+            let settings = match Settings::load(config.as_deref()) {
+                Ok(settings) => settings,
+                Err(e) => {
+                    eprintln!("osticket-cdc: {e}");
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            };
+            let filter = TicketFilter { since: None, ids };
+            runtime().block_on(backfill_command(settings, filter, sink))
         }
         Command::Preview { config, ticket } => preview(config, ticket),
         Command::Replay {
@@ -504,6 +561,43 @@ async fn replay_command(
                 }
                 _ => 1,
             })
+        }
+    }
+}
+
+/// `backfill`: records where `--sink` says, a summary on standard error.
+async fn backfill_command(
+    settings: Settings,
+    filter: TicketFilter,
+    sink: ReplayTarget,
+) -> ExitCode {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = stop_tx.send(true);
+        wait_for_signal().await;
+        std::process::exit(i32::from(EXIT_INTERRUPTED));
+    });
+    let progress = |_len| indicatif::ProgressBar::hidden();
+    match ops_backfill::backfill(&settings, filter, &sink, stop_rx, &progress).await {
+        Ok(summary) if summary.complete => {
+            eprintln!(
+                "backfilled {} of {} tickets from a consistent read at {}; to stream on from \
+                 there: osticket-cdc checkpoint reset --to {}",
+                summary.records, summary.selected, summary.position, summary.position
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(summary) => {
+            eprintln!(
+                "backfill interrupted after {} of {} tickets",
+                summary.records, summary.selected
+            );
+            ExitCode::from(EXIT_INTERRUPTED)
+        }
+        Err(e) => {
+            eprintln!("osticket-cdc: {e}");
+            ExitCode::from(exit_code(&e))
         }
     }
 }

@@ -114,6 +114,7 @@ struct RawPipeline {
     linger_ms: Option<u64>,
     queue_transactions: Option<u64>,
     shutdown_timeout_secs: Option<u64>,
+    backfill_first: Option<bool>,
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -157,6 +158,9 @@ pub struct PipelineConfig {
     pub queue_transactions: usize,
     /// How long shutdown waits for the sink to take what was read.
     pub shutdown_timeout: Duration,
+    /// On a first start (no checkpoint), emit every ticket already in the
+    /// database before streaming (`run --backfill-first`).
+    pub backfill_first: bool,
 }
 
 impl Settings {
@@ -268,6 +272,7 @@ fn validate_pipeline(raw: RawPipeline) -> Result<PipelineConfig, ConfigError> {
         linger: Duration::from_millis(linger_ms),
         queue_transactions: queue_transactions as usize,
         shutdown_timeout: Duration::from_secs(shutdown_timeout_secs),
+        backfill_first: raw.backfill_first.unwrap_or(false),
     })
 }
 

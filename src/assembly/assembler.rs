@@ -7,7 +7,7 @@
 //! (and the delta the checkpoint stores) matches the transaction's end
 //! position.
 
-use crate::source::{DirectoryKind, RowChange, TicketRow, Transaction};
+use crate::source::{BinlogPosition, DirectoryKind, RowChange, TicketRow, Transaction};
 
 use super::{Directory, TicketCreated};
 
@@ -65,14 +65,37 @@ impl Assembler {
         self.directory
     }
 
+    /// The event of a ticket read by a backfill rather than from the
+    /// binlog: names as the directory has them now, `created_secs` as its
+    /// time, and the pseudo position `backfill:<ticket_id>`, so its
+    /// `event_id` is `backfill:<ticket_id>#0`: stable across repeated
+    /// backfills, and never one a binlog insert has.
+    pub fn backfilled(&self, ticket: &TicketRow, created_secs: u32) -> TicketCreated {
+        let origin = Origin {
+            position: BinlogPosition::new(BACKFILL_FILE, ticket.ticket_id),
+            gtid: None,
+            timestamp: created_secs,
+        };
+        self.event(&origin, ticket, 0)
+    }
+
     fn ticket_created(&self, tx: &Transaction, ticket: &TicketRow, ordinal: u32) -> TicketCreated {
+        tracing::trace!(ticket_id = ticket.ticket_id, position = %tx.end, "ticket assembled");
+        let origin = Origin {
+            position: tx.end.clone(),
+            gtid: tx.gtid.clone(),
+            timestamp: tx.timestamp,
+        };
+        self.event(&origin, ticket, ordinal)
+    }
+
+    fn event(&self, origin: &Origin, ticket: &TicketRow, ordinal: u32) -> TicketCreated {
         // Topic 0 is osTicket's "no topic"; it never names a row, even if
         // one with id 0 were there.
         let helptopic_label = match ticket.topic_id {
             0 => None,
             id => self.directory.full_name(DirectoryKind::Topic, id),
         };
-        tracing::trace!(ticket_id = ticket.ticket_id, position = %tx.end, "ticket assembled");
 
         TicketCreated {
             datetime_complete: ticket.created.clone(),
@@ -86,19 +109,29 @@ impl Assembler {
             ticket_number: ticket.number.clone(),
             source: ticket.source.clone(),
             user_id: ticket.user_id,
-            position: tx.end.clone(),
-            gtid: tx.gtid.clone(),
-            timestamp: tx.timestamp,
+            position: origin.position.clone(),
+            gtid: origin.gtid.clone(),
+            timestamp: origin.timestamp,
             row_index: ticket.row_index,
             ordinal,
         }
     }
 }
 
+/// The file name of a backfilled event's pseudo position.
+pub const BACKFILL_FILE: &str = "backfill";
+
+/// Where an event comes from: its transaction, or a backfill.
+struct Origin {
+    position: BinlogPosition,
+    gtid: Option<String>,
+    timestamp: u32,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{BinlogPosition, DirectoryChange, DirectoryRow, GtidSet};
+    use crate::source::{DirectoryChange, DirectoryRow, GtidSet};
 
     fn dept(id: u64, parent: Option<u64>, name: &str) -> RowChange {
         RowChange::Department(DirectoryChange::Upsert(DirectoryRow {

@@ -5,12 +5,14 @@
 //! - [`from_plugin`]: the bfx-ost-streamer plugin's saved settings, read from
 //!   osTicket's `<prefix>config` table, as an osticket-cdc configuration;
 //! - [`checkpoint`]: where the connector stands, and moving its start;
-//! - [`replay`]: a past range again, byte for byte.
+//! - [`replay`]: a past range again, byte for byte;
+//! - [`backfill`]: records for the tickets already in the database.
 //!
 //! They sit above the stages and below the command line: they use the
 //! configuration, the codec and the source's connection, and nothing here
 //! is used by the pipeline.
 
+pub mod backfill;
 pub mod checkpoint;
 pub mod from_plugin;
 pub mod preview;

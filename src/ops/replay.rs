@@ -384,7 +384,10 @@ fn target_name(target: &Target) -> String {
 
 /// The sink for `target`; stdout and file use the configured delimiter when
 /// the configured sink has one, a line feed otherwise.
-async fn open_target(settings: &Settings, target: &Target) -> Result<AnySink, SinkError> {
+pub(crate) async fn open_target(
+    settings: &Settings,
+    target: &Target,
+) -> Result<AnySink, SinkError> {
     let delimiter: &[u8] = match &settings.sink {
         SinkConfig::Stdout { delimiter } | SinkConfig::File { delimiter, .. } => delimiter.bytes(),
         _ => b"\n",

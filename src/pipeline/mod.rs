@@ -27,6 +27,7 @@
 //! returns. The binary exits at once on a second signal; the checkpoint never
 //! moves past unacknowledged records.
 
+pub mod backfill;
 mod batcher;
 pub mod deliver;
 
@@ -43,14 +44,16 @@ use crate::checkpoint::{
 };
 use crate::codec::{CodecError, RecordEncoder};
 use crate::config::Settings;
-use crate::config::SinkConfig;
+use crate::config::{SinkConfig, StartPosition};
 use crate::sink::beanstalk::BeanstalkSink;
 use crate::sink::firehose::FirehoseSink;
 use crate::sink::{FileSink, Sink, SinkError, StdoutSink};
+use crate::source::backfill::{self as source_backfill, TicketFilter};
 use crate::source::connect::{check_server, connect, oldest_binlog};
 use crate::source::schema::TableNames;
 use crate::source::snapshot::{resolve_start, take_snapshot};
-use crate::source::{BinlogReader, SourceError};
+use crate::source::{BinlogReader, Flavor, SourceError};
+use backfill::BackfillEmitter;
 use batcher::Batcher;
 
 /// Why the pipeline stopped.
@@ -145,7 +148,7 @@ async fn run_with_sink<S: Sink>(
     settings: Settings,
     store: CheckpointStore,
     checkpoint: Option<Checkpoint>,
-    sink: S,
+    mut sink: S,
     shutdown_rx: watch::Receiver<bool>,
     stats: PipelineStats,
 ) -> Result<(), PipelineError> {
@@ -176,6 +179,22 @@ async fn run_with_sink<S: Sink>(
                 gtid = %checkpoint.gtid_state,
                 "resuming from checkpoint"
             );
+            (checkpoint, directory, false)
+        }
+        None if settings.pipeline.backfill_first => {
+            let Some(checkpoint) = backfill_first(
+                &settings,
+                &store,
+                &mut conn,
+                flavor,
+                &mut sink,
+                &shutdown_rx,
+            )
+            .await?
+            else {
+                return Ok(());
+            };
+            let directory = Directory::from_rows(store.load_directory()?);
             (checkpoint, directory, false)
         }
         None => {
@@ -256,6 +275,63 @@ async fn run_with_sink<S: Sink>(
     read?;
     info!(checkpoint = %batcher.checkpoint.position, "stopped");
     Ok(())
+}
+
+/// `run --backfill-first` on a first start: every ticket already in the
+/// database from one consistent read, then the checkpoint at that read's
+/// position with the names it saw, so streaming continues from exactly
+/// there. `None` when shutdown came before the backfill finished: nothing is
+/// committed and the next start backfills again (the records already sent
+/// come again, byte-identical unless names changed in between).
+async fn backfill_first<S: Sink>(
+    settings: &Settings,
+    store: &CheckpointStore,
+    conn: &mut mysql_async::Conn,
+    flavor: Flavor,
+    sink: &mut S,
+    shutdown_rx: &watch::Receiver<bool>,
+) -> Result<Option<Checkpoint>, PipelineError> {
+    let source = &settings.source;
+    if source.start != StartPosition::Latest {
+        warn!(start = ?source.start,
+            "source.start is ignored with --backfill-first: streaming continues from the backfill's read");
+    }
+    let names = TableNames::new(&source.database, &source.table_prefix);
+    let snapshot = source_backfill::open(conn, flavor, &names).await?;
+    let filter = TicketFilter::default();
+    let total = source_backfill::count(conn, &names, &filter).await?;
+    info!(backfill = true, position = %snapshot.position, tickets = total,
+        "first start: backfilling the tickets already in the database");
+    let assembler = Assembler::new(Directory::from_rows(snapshot.rows.clone()));
+    let encoder = RecordEncoder::new(settings.output.clone());
+    let emitter = BackfillEmitter {
+        names: &names,
+        filter,
+        assembler: &assembler,
+        encoder: &encoder,
+        data_only: matches!(settings.sink, SinkConfig::Firehose(_)),
+        enabled: settings.tickets_creation_enabled,
+        first_sequence: 1,
+        total,
+    };
+    let hidden = indicatif::ProgressBar::hidden();
+    let emitted = emitter.emit(conn, sink, shutdown_rx, &hidden).await?;
+    source_backfill::close(conn).await?;
+    if !emitted.complete {
+        info!(
+            backfill = true,
+            records = emitted.records,
+            "stopped during the backfill; the next start backfills again"
+        );
+        return Ok(None);
+    }
+    let mut checkpoint = Checkpoint::new(snapshot.position, snapshot.gtid_state);
+    checkpoint.next_sequence = 1 + emitted.records;
+    checkpoint.sink_offset = sink.offset();
+    store.commit(&checkpoint, &DirectoryDelta::snapshot(snapshot.rows))?;
+    info!(backfill = true, records = emitted.records, position = %checkpoint.position,
+        "backfill done; streaming from its position");
+    Ok(Some(checkpoint))
 }
 
 /// Runs `attempt` until it succeeds or fails definitely, waiting with a

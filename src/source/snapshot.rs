@@ -154,7 +154,7 @@ pub async fn resolve_start(
 }
 
 /// MariaDB's GTID state at a binlog position.
-async fn mariadb_gtid_at(
+pub(crate) async fn mariadb_gtid_at(
     conn: &mut Conn,
     position: &BinlogPosition,
 ) -> Result<GtidSet, SourceError> {
@@ -172,7 +172,8 @@ async fn mariadb_gtid_at(
         .unwrap_or_default())
 }
 
-async fn read_rows(
+/// Every department and help-topic row, in the current transaction.
+pub(crate) async fn read_rows(
     conn: &mut Conn,
     names: &TableNames,
 ) -> Result<Vec<(DirectoryKind, DirectoryRow)>, SourceError> {
