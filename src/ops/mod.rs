@@ -4,7 +4,8 @@
 //!   shown, without a database;
 //! - [`from_plugin`]: the bfx-ost-streamer plugin's saved settings, read from
 //!   osTicket's `<prefix>config` table, as an osticket-cdc configuration;
-//! - [`checkpoint`]: where the connector stands, and moving its start.
+//! - [`checkpoint`]: where the connector stands, and moving its start;
+//! - [`progress`]: progress bars on standard error for the long ones.
 //!
 //! They sit above the stages and below the command line: they use the
 //! configuration, the codec and the source's connection, and nothing here
@@ -13,3 +14,4 @@
 pub mod checkpoint;
 pub mod from_plugin;
 pub mod preview;
+pub mod progress;

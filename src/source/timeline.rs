@@ -1,0 +1,339 @@
+//! Finding a transaction boundary by time: the first transaction committed
+//! at or after an instant, for `checkpoint reset --to TIME`, `source.start`
+//! as an instant, and replay ranges.
+//!
+//! # What "at or after" means
+//!
+//! A binlog event header carries a time in whole UTC seconds: for a
+//! transaction's first event (its GTID event) that is when its first
+//! statement started, the same time the reader gives as
+//! [`Transaction::timestamp`](super::Transaction). Transactions are written in
+//! commit order, so these times are not strictly increasing: a long
+//! transaction started at 10:00:05 can follow one started at 10:00:07. The
+//! lookup returns the first transaction *in binlog order* whose header time
+//! is at or after the instant; a transaction before it in the binlog with a
+//! later time is not delivered, one after it with an earlier time is.
+//!
+//! # How it reads
+//!
+//! `SHOW BINARY LOGS` gives the files. A binary search over them, each probe
+//! one short non-blocking dump of a file's first events up to its first
+//! transaction, finds the first file that started at or after the instant;
+//! the file before it (which started earlier) and that file bracket the
+//! answer. One non-blocking dump from the start of the bracket then reads
+//! event headers up to the first transaction start whose time is at or
+//! after the instant. Only headers are looked at, except MySQL's GTID and
+//! `Previous_gtids` events, which give the GTID state.
+//!
+//! Transactions are recognised by their GTID event, which every supported
+//! server writes before each transaction (MySQL 5.7+ writes an anonymous one
+//! when `gtid_mode` is off; MariaDB 10.0+ always does). The events of a
+//! MySQL compressed transaction come out of its payload with `log_pos` 0 and
+//! are skipped; its GTID event is outside the payload.
+//!
+//! The dumps register with server id 0 and the non-blocking flag: the server
+//! ends them at the binlog's current end, and they do not take the place of a
+//! running connector (a replica is replaced only by one with its own id).
+//!
+//! # GTID state
+//!
+//! MariaDB: `BINLOG_GTID_POS(file, pos)` at the found boundary. MySQL: the
+//! file's `Previous_gtids` event plus the GTIDs read before the boundary
+//! (untagged GTIDs only, like the reader).
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use indicatif::ProgressBar;
+use mysql_async::binlog::EventType;
+use mysql_async::binlog::events::{Event, EventData};
+use mysql_async::prelude::Queryable;
+use mysql_async::{BinlogStream, BinlogStreamRequest, Conn, Opts};
+
+use super::connect::{Flavor, connect};
+use super::mariadb;
+use super::reader::{format_uuid, rotate_file_name};
+use super::snapshot::mariadb_gtid_at;
+use super::{BinlogPosition, GtidSet, SourceError};
+use crate::config::SourceConfig;
+
+/// A transaction boundary found by commit time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimePoint {
+    /// Where the transaction starts (its GTID event): a reader started here
+    /// delivers it first.
+    pub position: BinlogPosition,
+    /// GTID state at `position`, before the transaction.
+    pub gtid_state: GtidSet,
+    /// The transaction's own time from its event header: UTC seconds.
+    pub timestamp: u32,
+    /// True when the instant lies before the first transaction of the oldest
+    /// binlog the server still has: transactions between the instant and
+    /// this one were purged (or never written).
+    pub before_oldest: bool,
+}
+
+/// Server id of the lookup's dumps. 0 is no replica's id, so a dump never
+/// takes the place of a running connector.
+const LOOKUP_SERVER_ID: u32 = 0;
+
+/// MySQL's `Previous_gtids` event.
+const PREVIOUS_GTIDS_EVENT: u8 = EventType::PREVIOUS_GTIDS_EVENT as u8;
+
+/// The boundary just before the first transaction committed at or after `at`
+/// (UTC seconds): starting a reader there delivers that transaction first.
+/// `None` when no transaction on the server is that late (the caller then
+/// uses the current end). Reads only event headers where it can; `progress`
+/// counts the bytes of binlog scanned.
+///
+/// # Errors
+///
+/// Connection and query failures; a binlog that is off.
+pub async fn first_at_or_after(
+    source: &SourceConfig,
+    flavor: Flavor,
+    at: u64,
+    progress: &ProgressBar,
+) -> Result<Option<TimePoint>, SourceError> {
+    let mut conn = connect(source).await?;
+    first_at_or_after_on(&mut conn, flavor, at, progress).await
+}
+
+/// [`first_at_or_after`] with an open query connection; the dumps use
+/// connections with the same options.
+///
+/// # Errors
+///
+/// As [`first_at_or_after`].
+pub async fn first_at_or_after_on(
+    conn: &mut Conn,
+    flavor: Flavor,
+    at: u64,
+    progress: &ProgressBar,
+) -> Result<Option<TimePoint>, SourceError> {
+    let opts = conn.opts().clone();
+    let files = binary_logs(conn).await?;
+
+    // Binary search for the first file whose first transaction is at or
+    // after `at`. A file without a transaction counts as late: everything
+    // before it was written earlier, and the scan reads through it anyway.
+    let (mut lo, mut hi) = (0, files.len());
+    while lo < hi {
+        let mid = (lo + hi) / 2;
+        let first = first_transaction_time(&opts, flavor, &files[mid].0).await?;
+        if first.is_none_or(|t| u64::from(t) >= at) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    let scan_from = lo.saturating_sub(1);
+
+    progress.set_length(files[scan_from..].iter().map(|(_, size)| size).sum());
+    progress.set_position(0);
+    let Some(found) = scan(&opts, flavor, &files[scan_from..], at, progress).await? else {
+        return Ok(None);
+    };
+    let gtid_state = match flavor {
+        Flavor::MariaDb => mariadb_gtid_at(conn, &found.position).await?,
+        Flavor::MySql => found.mysql_state,
+    };
+    Ok(Some(TimePoint {
+        before_oldest: found.position.file == files[0].0
+            && found.first_in_file
+            && u64::from(found.timestamp) > at,
+        position: found.position,
+        gtid_state,
+        timestamp: found.timestamp,
+    }))
+}
+
+/// What the scan found.
+struct Found {
+    position: BinlogPosition,
+    timestamp: u32,
+    /// The first transaction of its file.
+    first_in_file: bool,
+    /// MySQL: `Previous_gtids` of the file and the GTIDs before `position`.
+    mysql_state: GtidSet,
+}
+
+/// `SHOW BINARY LOGS`: each file and its size, oldest first.
+async fn binary_logs(conn: &mut Conn) -> Result<Vec<(String, u64)>, SourceError> {
+    let rows: Vec<mysql_async::Row> = conn
+        .query("SHOW BINARY LOGS")
+        .await
+        .map_err(SourceError::from_mysql)?;
+    let files: Vec<(String, u64)> = rows
+        .iter()
+        .filter_map(|row| Some((row.get::<String, _>(0)?, row.get::<u64, _>(1)?)))
+        .collect();
+    if files.is_empty() {
+        return Err(SourceError::Check(
+            "the server lists no binlog file (SHOW BINARY LOGS is empty): start it with \
+             log_bin (log-bin=mysql-bin) and binlog_format=ROW"
+                .into(),
+        ));
+    }
+    Ok(files)
+}
+
+/// The time of the first transaction in `file`, `None` when it has none.
+async fn first_transaction_time(
+    opts: &Opts,
+    flavor: Flavor,
+    file: &str,
+) -> Result<Option<u32>, SourceError> {
+    let mut stream = open_dump(opts, flavor, file).await?;
+    while let Some(event) = next_event(&mut stream).await? {
+        let header = event.header();
+        let event_type = header.event_type_raw();
+        if event_type == EventType::ROTATE_EVENT as u8 && header.log_pos() != 0 {
+            // The file ended (or the server stopped) without a transaction.
+            return Ok(None);
+        }
+        if header.log_pos() != 0 && starts_transaction(event_type) {
+            return Ok(Some(header.timestamp()));
+        }
+    }
+    Ok(None)
+}
+
+/// Reads from the start of `files[0]` to the first transaction start at or
+/// after `at`, through later files; `None` at the binlog's end.
+async fn scan(
+    opts: &Opts,
+    flavor: Flavor,
+    files: &[(String, u64)],
+    at: u64,
+    progress: &ProgressBar,
+) -> Result<Option<Found>, SourceError> {
+    let mut stream = open_dump(opts, flavor, &files[0].0).await?;
+    let mut file = files[0].0.clone();
+    // Bytes of the files before `file`, for the progress bar.
+    let mut done_before: u64 = 0;
+    let mut first_in_file = true;
+    let mut mysql_state = GtidSet::Empty;
+
+    while let Some(event) = next_event(&mut stream).await? {
+        let header = event.header();
+        let event_type = header.event_type_raw();
+        // Events out of a compressed payload have no position of their own.
+        if header.log_pos() == 0 && event_type != EventType::ROTATE_EVENT as u8 {
+            continue;
+        }
+        progress.set_position(done_before + u64::from(header.log_pos()));
+
+        if event_type == EventType::ROTATE_EVENT as u8 {
+            let Ok(Some(EventData::RotateEvent(rotate))) = event.read_data() else {
+                continue;
+            };
+            let next = rotate_file_name(&event, rotate.name_raw());
+            // The rotate sent when the dump starts names `files[0]` itself.
+            if header.log_pos() != 0 && next != file {
+                done_before += files
+                    .iter()
+                    .find(|(name, _)| *name == file)
+                    .map_or(0, |(_, size)| *size);
+                file = next;
+                first_in_file = true;
+                mysql_state = GtidSet::Empty;
+            }
+            continue;
+        }
+        if event_type == PREVIOUS_GTIDS_EVENT {
+            mysql_state = previous_gtids(&event).unwrap_or_default();
+            continue;
+        }
+        if !starts_transaction(event_type) {
+            continue;
+        }
+
+        // A transaction starts here, at the beginning of its GTID event.
+        let timestamp = header.timestamp();
+        if u64::from(timestamp) >= at {
+            let start = u64::from(header.log_pos()).saturating_sub(u64::from(header.event_size()));
+            return Ok(Some(Found {
+                position: BinlogPosition::new(file, start),
+                timestamp,
+                first_in_file,
+                mysql_state,
+            }));
+        }
+        first_in_file = false;
+        let named_gtid = event_type == EventType::GTID_EVENT as u8
+            || event_type == EventType::GTID_TAGGED_LOG_EVENT as u8;
+        if flavor == Flavor::MySql && named_gtid {
+            if let Ok(Some(EventData::GtidEvent(gtid))) = event.read_data() {
+                mysql_state.add_mysql(&format_uuid(&gtid.sid()), gtid.gno());
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// True for the event every transaction starts with.
+fn starts_transaction(event_type: u8) -> bool {
+    event_type == mariadb::GTID_EVENT
+        || event_type == EventType::GTID_EVENT as u8
+        || event_type == EventType::ANONYMOUS_GTID_EVENT as u8
+        || event_type == EventType::GTID_TAGGED_LOG_EVENT as u8
+}
+
+/// MySQL's `Previous_gtids` event as a GTID set (untagged GTIDs only).
+fn previous_gtids(event: &Event) -> Option<GtidSet> {
+    let Ok(Some(EventData::PreviousGtidsEvent(previous))) = event.read_data() else {
+        return None;
+    };
+    let mut parts = Vec::new();
+    for sid in previous.sids().iter().filter(|sid| sid.tag().is_none()) {
+        let mut part = format_uuid(&sid.uuid());
+        for interval in sid.intervals() {
+            // Intervals are stored half-open: [start, end).
+            let (start, end) = (interval.start(), interval.end());
+            if end > start {
+                part.push_str(&format!(":{start}-{}", end - 1));
+            }
+        }
+        if part.contains(':') {
+            parts.push(part);
+        }
+    }
+    parts.join(",").parse().ok()
+}
+
+/// A non-blocking dump from the start of `file`: it ends at the binlog's
+/// current end.
+async fn open_dump(opts: &Opts, flavor: Flavor, file: &str) -> Result<BinlogStream, SourceError> {
+    let mut conn = Conn::new(opts.clone())
+        .await
+        .map_err(SourceError::from_mysql)?;
+    if flavor == Flavor::MariaDb {
+        // Without this, MariaDB rewrites its GTID events into BEGIN queries.
+        conn.query_drop("SET @mariadb_slave_capability = 4")
+            .await
+            .map_err(SourceError::from_mysql)?;
+    }
+    let request = BinlogStreamRequest::new(LOOKUP_SERVER_ID)
+        .with_filename(file.as_bytes())
+        .with_pos(4)
+        .with_non_blocking();
+    conn.get_binlog_stream(request)
+        .await
+        .map_err(SourceError::from_mysql)
+}
+
+/// The next event, `None` at the end of a non-blocking dump.
+async fn next_event(stream: &mut BinlogStream) -> Result<Option<Event>, SourceError> {
+    /// A dump that sends nothing for this long is broken.
+    const SILENCE: Duration = Duration::from_secs(60);
+    match tokio::time::timeout(SILENCE, stream.next()).await {
+        Err(_) => Err(SourceError::Connection(format!(
+            "the binlog dump sent nothing for {}s",
+            SILENCE.as_secs()
+        ))),
+        Ok(None) => Ok(None),
+        Ok(Some(Err(e))) => Err(SourceError::from_mysql(e)),
+        Ok(Some(Ok(event))) => Ok(Some(event)),
+    }
+}
