@@ -316,3 +316,52 @@ fn a_bad_instant_is_refused_with_the_expected_form() {
         "{said}"
     );
 }
+
+/// The ids of the server's binlog dump threads.
+async fn dump_threads(db: &mut TestDb) -> Vec<u64> {
+    use mysql_async::prelude::Queryable;
+    db.conn
+        .query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND = 'Binlog Dump'")
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_lookup_leaves_a_running_connector_attached() {
+    let mut db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
+    seed_names(&mut db).await;
+    let state = tempfile::tempdir().unwrap();
+    let out = state.path().join("out.jsonl");
+    let settings = settings(&db.url, &db.prefix, &state.path().join("cp"), &out, "");
+    let running = start_pipeline(settings.clone()).await;
+    let before = dump_threads(&mut db).await;
+    assert!(!before.is_empty(), "the connector's dump is listed");
+
+    // Later than everything: the lookup reads the whole binlog.
+    let tomorrow = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 86_400;
+    let bar = indicatif::ProgressBar::hidden();
+    let found = osticket_cdc::source::timeline::first_at_or_after(
+        &settings.source,
+        osticket_cdc::source::Flavor::MariaDb,
+        tomorrow,
+        &bar,
+    )
+    .await
+    .unwrap();
+    assert_eq!(found, None);
+    assert!(bar.position() > 0, "the bar counted the bytes read");
+
+    // The connector's dump thread is the same one, and it still delivers.
+    let after = dump_threads(&mut db).await;
+    assert!(
+        before.iter().all(|id| after.contains(id)),
+        "{before:?} -> {after:?}"
+    );
+    db.create_ticket(1, 0, "2024-06-06 00:00:01").await;
+    lines_eventually(&out, 1).await;
+    running.stop().await.unwrap();
+}

@@ -26,8 +26,8 @@ use crate::config::{Settings, StartPosition};
 use crate::source::connect::{binlog_end, check_server, connect, flavor};
 use crate::source::schema::TableNames;
 use crate::source::snapshot::{resolve_start, take_snapshot};
-use crate::source::timeline::first_at_or_after_on;
-use crate::source::{BinlogPosition, SourceError, TimePoint};
+use crate::source::timeline::{first_at_or_after_on, first_not_in};
+use crate::source::{BinlogPosition, Flavor, SourceError, TimePoint};
 
 use super::progress;
 
@@ -117,6 +117,26 @@ pub async fn reset(
             );
             match point? {
                 Some(point) => (point.position, point.gtid_state),
+                None => (snapshot.position.clone(), snapshot.gtid_state.clone()),
+            }
+        }
+        // A checkpoint holds a file and a position: the set's is looked up
+        // (the reader of a first start lets the server find it instead).
+        StartPosition::Gtid(set) if flavor == Flavor::MariaDb => {
+            let bar = progress::bar(0, "reading binlog GTID events");
+            let point = first_not_in(&mut conn, flavor, set, &bar).await;
+            bar.finish_and_clear();
+            match point? {
+                Some(point) => {
+                    if point.before_oldest {
+                        let _ = writeln!(
+                            found,
+                            "note: transactions just after the GTID set were purged; the oldest \
+                             one left is used"
+                        );
+                    }
+                    (point.position, point.gtid_state)
+                }
                 None => (snapshot.position.clone(), snapshot.gtid_state.clone()),
             }
         }

@@ -1,6 +1,8 @@
 //! Finding a transaction boundary by time: the first transaction committed
 //! at or after an instant, for `checkpoint reset --to TIME`, `source.start`
-//! as an instant, and replay ranges.
+//! as an instant, and replay ranges. The same search finds the boundary just
+//! after a MariaDB GTID set ([`first_not_in`]), for `checkpoint reset --to
+//! GTID-SET`, since a checkpoint stores a file and a position.
 //!
 //! # What "at or after" means
 //!
@@ -54,7 +56,7 @@ use super::connect::{Flavor, connect};
 use super::mariadb;
 use super::reader::{format_uuid, rotate_file_name};
 use super::snapshot::mariadb_gtid_at;
-use super::{BinlogPosition, GtidSet, SourceError};
+use super::{BinlogPosition, GtidSet, MariaGtid, SourceError};
 use crate::config::SourceConfig;
 
 /// A transaction boundary found by commit time.
@@ -69,7 +71,8 @@ pub struct TimePoint {
     pub timestamp: u32,
     /// True when the instant lies before the first transaction of the oldest
     /// binlog the server still has: transactions between the instant and
-    /// this one were purged (or never written).
+    /// this one were purged (or never written). For [`first_not_in`]: the
+    /// transactions just after the set are no longer on the server.
     pub before_oldest: bool,
 }
 
@@ -111,17 +114,109 @@ pub async fn first_at_or_after_on(
     at: u64,
     progress: &ProgressBar,
 ) -> Result<Option<TimePoint>, SourceError> {
+    let found = first_matching(conn, flavor, progress, |start| {
+        u64::from(start.timestamp) >= at
+    })
+    .await?;
+    Ok(found.map(|(found, in_oldest)| {
+        let before_oldest = in_oldest && found.first_in_file && u64::from(found.timestamp) > at;
+        found.into_point(before_oldest)
+    }))
+}
+
+/// The boundary just after the transactions of a MariaDB GTID set: before
+/// the first transaction, in binlog order, whose GTID the set does not hold
+/// (a sequence number above its domain's, or a domain it lacks). `None` when
+/// the set holds every transaction on the server. `Err` on MySQL, whose GTID
+/// sets are not looked up yet (issue #5).
+///
+/// With several domains this is the earliest transaction of any domain the
+/// set lacks; transactions of other domains after it are read again
+/// (delivered at least once, never skipped).
+///
+/// # Errors
+///
+/// As [`first_at_or_after`]; a [`SourceError::Check`] on MySQL.
+pub async fn first_not_in(
+    conn: &mut Conn,
+    flavor: Flavor,
+    set: &GtidSet,
+    progress: &ProgressBar,
+) -> Result<Option<TimePoint>, SourceError> {
+    let GtidSet::MariaDb(domains) = set else {
+        return Err(SourceError::Check(format!(
+            "cannot find the binlog position of the GTID set {set}: only MariaDB GTID sets \
+             (0-1-100) are looked up; use FILE:POS or an instant"
+        )));
+    };
+    let found = first_matching(conn, flavor, progress, |start| {
+        start
+            .gtid
+            .is_some_and(|g| domains.get(&g.domain).is_none_or(|held| g.seq > held.seq))
+    })
+    .await?;
+    Ok(found.map(|(found, in_oldest)| {
+        // The set's next transaction in that domain is not the one found.
+        let gap = found.gtid.is_some_and(|g| {
+            let held = domains.get(&g.domain).map_or(0, |held| held.seq);
+            g.seq > held + 1
+        });
+        let before_oldest = in_oldest && found.first_in_file && gap;
+        found.into_point(before_oldest)
+    }))
+}
+
+/// The start of a transaction as its GTID event shows it.
+struct TransactionStart {
+    /// Header time: when the transaction's first statement started.
+    timestamp: u32,
+    /// MariaDB: the transaction's GTID.
+    gtid: Option<MariaGtid>,
+}
+
+/// What the scan found.
+struct Found {
+    position: BinlogPosition,
+    timestamp: u32,
+    gtid: Option<MariaGtid>,
+    /// The first transaction of its file.
+    first_in_file: bool,
+    /// MariaDB: from `BINLOG_GTID_POS`. MySQL: `Previous_gtids` of the file
+    /// and the GTIDs before `position`.
+    gtid_state: GtidSet,
+}
+
+impl Found {
+    fn into_point(self, before_oldest: bool) -> TimePoint {
+        TimePoint {
+            position: self.position,
+            gtid_state: self.gtid_state,
+            timestamp: self.timestamp,
+            before_oldest,
+        }
+    }
+}
+
+/// The first transaction, in binlog order, that `target` accepts, and
+/// whether it is in the oldest binlog. `target` must be monotonic in binlog
+/// order for the binary search over files to be exact: false, then true.
+async fn first_matching(
+    conn: &mut Conn,
+    flavor: Flavor,
+    progress: &ProgressBar,
+    target: impl Fn(&TransactionStart) -> bool,
+) -> Result<Option<(Found, bool)>, SourceError> {
     let opts = conn.opts().clone();
     let files = binary_logs(conn).await?;
 
-    // Binary search for the first file whose first transaction is at or
-    // after `at`. A file without a transaction counts as late: everything
-    // before it was written earlier, and the scan reads through it anyway.
+    // Binary search for the first file whose first transaction is a target.
+    // A file without a transaction counts as one: everything before it was
+    // written earlier, and the scan reads through it anyway.
     let (mut lo, mut hi) = (0, files.len());
     while lo < hi {
         let mid = (lo + hi) / 2;
-        let first = first_transaction_time(&opts, flavor, &files[mid].0).await?;
-        if first.is_none_or(|t| u64::from(t) >= at) {
+        let first = first_transaction(&opts, flavor, &files[mid].0).await?;
+        if first.as_ref().is_none_or(&target) {
             hi = mid;
         } else {
             lo = mid + 1;
@@ -131,31 +226,15 @@ pub async fn first_at_or_after_on(
 
     progress.set_length(files[scan_from..].iter().map(|(_, size)| size).sum());
     progress.set_position(0);
-    let Some(found) = scan(&opts, flavor, &files[scan_from..], at, progress).await? else {
+    let scanned = scan(&opts, flavor, &files[scan_from..], &target, progress).await?;
+    let Some(mut found) = scanned else {
         return Ok(None);
     };
-    let gtid_state = match flavor {
-        Flavor::MariaDb => mariadb_gtid_at(conn, &found.position).await?,
-        Flavor::MySql => found.mysql_state,
-    };
-    Ok(Some(TimePoint {
-        before_oldest: found.position.file == files[0].0
-            && found.first_in_file
-            && u64::from(found.timestamp) > at,
-        position: found.position,
-        gtid_state,
-        timestamp: found.timestamp,
-    }))
-}
-
-/// What the scan found.
-struct Found {
-    position: BinlogPosition,
-    timestamp: u32,
-    /// The first transaction of its file.
-    first_in_file: bool,
-    /// MySQL: `Previous_gtids` of the file and the GTIDs before `position`.
-    mysql_state: GtidSet,
+    if flavor == Flavor::MariaDb {
+        found.gtid_state = mariadb_gtid_at(conn, &found.position).await?;
+    }
+    let in_oldest = found.position.file == files[0].0;
+    Ok(Some((found, in_oldest)))
 }
 
 /// `SHOW BINARY LOGS`: each file and its size, oldest first.
@@ -178,12 +257,12 @@ async fn binary_logs(conn: &mut Conn) -> Result<Vec<(String, u64)>, SourceError>
     Ok(files)
 }
 
-/// The time of the first transaction in `file`, `None` when it has none.
-async fn first_transaction_time(
+/// The first transaction in `file`, `None` when it has none.
+async fn first_transaction(
     opts: &Opts,
     flavor: Flavor,
     file: &str,
-) -> Result<Option<u32>, SourceError> {
+) -> Result<Option<TransactionStart>, SourceError> {
     let mut stream = open_dump(opts, flavor, file).await?;
     while let Some(event) = next_event(&mut stream).await? {
         let header = event.header();
@@ -193,19 +272,32 @@ async fn first_transaction_time(
             return Ok(None);
         }
         if header.log_pos() != 0 && starts_transaction(event_type) {
-            return Ok(Some(header.timestamp()));
+            return Ok(Some(transaction_start(&event)));
         }
     }
     Ok(None)
 }
 
-/// Reads from the start of `files[0]` to the first transaction start at or
-/// after `at`, through later files; `None` at the binlog's end.
+/// A transaction start from its GTID event.
+fn transaction_start(event: &Event) -> TransactionStart {
+    let header = event.header();
+    let gtid = (header.event_type_raw() == mariadb::GTID_EVENT)
+        .then(|| mariadb::parse_gtid(event.data(), header.server_id()))
+        .flatten()
+        .map(|g| g.gtid);
+    TransactionStart {
+        timestamp: header.timestamp(),
+        gtid,
+    }
+}
+
+/// Reads from the start of `files[0]` to the first transaction start that
+/// `target` accepts, through later files; `None` at the binlog's end.
 async fn scan(
     opts: &Opts,
     flavor: Flavor,
     files: &[(String, u64)],
-    at: u64,
+    target: &impl Fn(&TransactionStart) -> bool,
     progress: &ProgressBar,
 ) -> Result<Option<Found>, SourceError> {
     let mut stream = open_dump(opts, flavor, &files[0].0).await?;
@@ -250,14 +342,15 @@ async fn scan(
         }
 
         // A transaction starts here, at the beginning of its GTID event.
-        let timestamp = header.timestamp();
-        if u64::from(timestamp) >= at {
-            let start = u64::from(header.log_pos()).saturating_sub(u64::from(header.event_size()));
+        let start = transaction_start(&event);
+        if target(&start) {
+            let pos = u64::from(header.log_pos()).saturating_sub(u64::from(header.event_size()));
             return Ok(Some(Found {
-                position: BinlogPosition::new(file, start),
-                timestamp,
+                position: BinlogPosition::new(file, pos),
+                timestamp: start.timestamp,
+                gtid: start.gtid,
                 first_in_file,
-                mysql_state,
+                gtid_state: mysql_state,
             }));
         }
         first_in_file = false;
