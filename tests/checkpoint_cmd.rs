@@ -334,7 +334,15 @@ async fn a_time_lookup_leaves_a_running_connector_attached() {
     let out = state.path().join("out.jsonl");
     let settings = settings(&db.url, &db.prefix, &state.path().join("cp"), &out, "");
     let running = start_pipeline(settings.clone()).await;
-    let before = dump_threads(&mut db).await;
+    // Ready means the start is fixed; the reader connects just after.
+    let mut before = dump_threads(&mut db).await;
+    for _ in 0..200 {
+        if !before.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        before = dump_threads(&mut db).await;
+    }
     assert!(!before.is_empty(), "the connector's dump is listed");
 
     // Later than everything: the lookup reads the whole binlog.
