@@ -27,7 +27,7 @@ use crate::source::connect::{binlog_end, check_server, connect, flavor};
 use crate::source::schema::TableNames;
 use crate::source::snapshot::{resolve_start, take_snapshot};
 use crate::source::timeline::{first_at_or_after_on, first_not_in};
-use crate::source::{BinlogPosition, Flavor, SourceError, TimePoint};
+use crate::source::{BinlogPosition, SourceError, TimePoint};
 
 use super::progress;
 
@@ -122,7 +122,7 @@ pub async fn reset(
         }
         // A checkpoint holds a file and a position: the set's is looked up
         // (the reader of a first start lets the server find it instead).
-        StartPosition::Gtid(set) if flavor == Flavor::MariaDb => {
+        StartPosition::Gtid(set) => {
             let bar = progress::bar(0, "reading binlog GTID events");
             let point = first_not_in(&mut conn, flavor, set, &bar).await;
             bar.finish_and_clear();

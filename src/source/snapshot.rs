@@ -19,7 +19,7 @@ use tracing::{info, warn};
 
 use super::connect::{Flavor, binlog_end, oldest_binlog};
 use super::schema::TableNames;
-use super::timeline::first_at_or_after_on;
+use super::timeline::{first_at_or_after_on, first_not_in};
 use super::{BinlogPosition, DirectoryKind, DirectoryRow, GtidSet, SourceError};
 use crate::config::StartPosition;
 
@@ -148,11 +148,15 @@ pub async fn resolve_start(
             // An empty file name makes the reader connect by GTID
             // (`@slave_connect_state`); the server finds the position.
             Flavor::MariaDb => Ok((BinlogPosition::new("", 4), set.clone())),
-            Flavor::MySql => Err(SourceError::Check(
-                "source.start as a GTID set is supported on MariaDB only for now (issue #5); \
-                 use `latest`, `earliest`, FILE:POS or an instant"
-                    .into(),
-            )),
+            // MySQL's reader starts at a file and position: the first
+            // transaction the set does not hold, or the end.
+            Flavor::MySql => {
+                let hidden = indicatif::ProgressBar::hidden();
+                match first_not_in(conn, flavor, set, &hidden).await? {
+                    Some(point) => Ok((point.position, point.gtid_state)),
+                    None => Ok((snapshot.position.clone(), snapshot.gtid_state.clone())),
+                }
+            }
         },
         StartPosition::Time(at) => {
             let hidden = indicatif::ProgressBar::hidden();

@@ -1,8 +1,9 @@
 //! Finding a transaction boundary by time: the first transaction committed
 //! at or after an instant, for `checkpoint reset --to TIME`, `source.start`
 //! as an instant, and replay ranges. The same search finds the boundary just
-//! after a MariaDB GTID set ([`first_not_in`]), for `checkpoint reset --to
-//! GTID-SET`, since a checkpoint stores a file and a position.
+//! after a GTID set ([`first_not_in`]), for `checkpoint reset --to
+//! GTID-SET` (a checkpoint stores a file and a position) and a MySQL start
+//! from a GTID set.
 //!
 //! # What "at or after" means
 //!
@@ -124,61 +125,99 @@ pub async fn first_at_or_after_on(
     }))
 }
 
-/// The boundary just after the transactions of a MariaDB GTID set: before
-/// the first transaction, in binlog order, whose GTID the set does not hold
-/// (a sequence number above its domain's, or a domain it lacks). `None` when
-/// the set holds every transaction on the server. `Err` on MySQL, whose GTID
-/// sets are not looked up yet (issue #5).
+/// The boundary just after the transactions of a GTID set: before the
+/// first transaction, in binlog order, whose GTID the set does not hold.
+/// MariaDB: a sequence number above its domain's, or a domain the set lacks.
+/// MySQL: a `uuid:N` outside the set's intervals; transactions without a
+/// GTID (`gtid_mode` off) never count. `None` when the set holds every
+/// transaction on the server.
 ///
-/// With several domains this is the earliest transaction of any domain the
-/// set lacks; transactions of other domains after it are read again
-/// (delivered at least once, never skipped).
+/// With several domains (or source UUIDs) this is the earliest transaction
+/// the set lacks in any of them; later transactions that the set holds are
+/// read again (delivered at least once, never skipped).
 ///
 /// # Errors
 ///
-/// As [`first_at_or_after`]; a [`SourceError::Check`] on MySQL.
+/// As [`first_at_or_after`]; a [`SourceError::Check`] for an empty set.
 pub async fn first_not_in(
     conn: &mut Conn,
     flavor: Flavor,
     set: &GtidSet,
     progress: &ProgressBar,
 ) -> Result<Option<TimePoint>, SourceError> {
-    let GtidSet::MariaDb(domains) = set else {
-        return Err(SourceError::Check(format!(
-            "cannot find the binlog position of the GTID set {set}: only MariaDB GTID sets \
-             (0-1-100) are looked up; use FILE:POS or an instant"
-        )));
-    };
-    let found = first_matching(conn, flavor, progress, |start| {
-        start
-            .gtid
-            .is_some_and(|g| domains.get(&g.domain).is_none_or(|held| g.seq > held.seq))
+    if set.is_empty() {
+        return Err(SourceError::Check(
+            "an empty GTID set names no transaction; use `earliest` instead".into(),
+        ));
+    }
+    let found = first_matching(conn, flavor, progress, |start| match &start.gtid {
+        StartGtid::None => false,
+        gtid => !holds(set, gtid),
     })
     .await?;
     Ok(found.map(|(found, in_oldest)| {
-        // The set's next transaction in that domain is not the one found.
-        let gap = found.gtid.is_some_and(|g| {
-            let held = domains.get(&g.domain).map_or(0, |held| held.seq);
-            g.seq > held + 1
-        });
+        // The set's own next transaction is not the one found.
+        let gap = !holds_predecessor(set, &found.gtid);
         let before_oldest = in_oldest && found.first_in_file && gap;
         found.into_point(before_oldest)
     }))
+}
+
+/// The GTID of a transaction, from its GTID event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum StartGtid {
+    /// An anonymous transaction (MySQL with `gtid_mode` off).
+    None,
+    /// MariaDB's `domain-server-seq`.
+    MariaDb(MariaGtid),
+    /// MySQL's `uuid:gno` (untagged; a tagged GTID counts by its UUID).
+    MySql(String, u64),
+}
+
+/// True when `set` holds the transaction `gtid`.
+fn holds(set: &GtidSet, gtid: &StartGtid) -> bool {
+    match (set, gtid) {
+        (GtidSet::MariaDb(domains), StartGtid::MariaDb(g)) => {
+            domains.get(&g.domain).is_some_and(|held| g.seq <= held.seq)
+        }
+        (GtidSet::MySql(sets), StartGtid::MySql(uuid, gno)) => sets
+            .get(uuid)
+            .is_some_and(|intervals| intervals.iter().any(|(s, e)| s <= gno && gno <= e)),
+        _ => false,
+    }
+}
+
+/// True when `set` holds the transaction just before `gtid` in its domain
+/// or source (or `gtid` is the first there).
+fn holds_predecessor(set: &GtidSet, gtid: &StartGtid) -> bool {
+    match gtid {
+        StartGtid::MariaDb(g) if g.seq > 1 => holds(
+            set,
+            &StartGtid::MariaDb(MariaGtid {
+                seq: g.seq - 1,
+                ..*g
+            }),
+        ),
+        StartGtid::MySql(uuid, gno) if *gno > 1 => {
+            holds(set, &StartGtid::MySql(uuid.clone(), gno - 1))
+        }
+        _ => true,
+    }
 }
 
 /// The start of a transaction as its GTID event shows it.
 struct TransactionStart {
     /// Header time: when the transaction's first statement started.
     timestamp: u32,
-    /// MariaDB: the transaction's GTID.
-    gtid: Option<MariaGtid>,
+    /// Its GTID.
+    gtid: StartGtid,
 }
 
 /// What the scan found.
 struct Found {
     position: BinlogPosition,
     timestamp: u32,
-    gtid: Option<MariaGtid>,
+    gtid: StartGtid,
     /// The first transaction of its file.
     first_in_file: bool,
     /// MariaDB: from `BINLOG_GTID_POS`. MySQL: `Previous_gtids` of the file
@@ -281,10 +320,20 @@ async fn first_transaction(
 /// A transaction start from its GTID event.
 fn transaction_start(event: &Event) -> TransactionStart {
     let header = event.header();
-    let gtid = (header.event_type_raw() == mariadb::GTID_EVENT)
-        .then(|| mariadb::parse_gtid(event.data(), header.server_id()))
-        .flatten()
-        .map(|g| g.gtid);
+    let event_type = header.event_type_raw();
+    let gtid = if event_type == mariadb::GTID_EVENT {
+        mariadb::parse_gtid(event.data(), header.server_id())
+            .map_or(StartGtid::None, |g| StartGtid::MariaDb(g.gtid))
+    } else if event_type == EventType::GTID_EVENT as u8
+        || event_type == EventType::GTID_TAGGED_LOG_EVENT as u8
+    {
+        match event.read_data() {
+            Ok(Some(EventData::GtidEvent(g))) => StartGtid::MySql(format_uuid(&g.sid()), g.gno()),
+            _ => StartGtid::None,
+        }
+    } else {
+        StartGtid::None
+    };
     TransactionStart {
         timestamp: header.timestamp(),
         gtid,
@@ -354,12 +403,8 @@ async fn scan(
             }));
         }
         first_in_file = false;
-        let named_gtid = event_type == EventType::GTID_EVENT as u8
-            || event_type == EventType::GTID_TAGGED_LOG_EVENT as u8;
-        if flavor == Flavor::MySql && named_gtid {
-            if let Ok(Some(EventData::GtidEvent(gtid))) = event.read_data() {
-                mysql_state.add_mysql(&format_uuid(&gtid.sid()), gtid.gno());
-            }
+        if let StartGtid::MySql(uuid, gno) = &start.gtid {
+            mysql_state.add_mysql(uuid, *gno);
         }
     }
     Ok(None)
