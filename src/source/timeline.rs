@@ -475,3 +475,48 @@ async fn next_event(stream: &mut BinlogStream) -> Result<Option<Event>, SourceEr
         Ok(Some(Ok(event))) => Ok(Some(event)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const UUID: &str = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
+
+    fn maria(text: &str) -> StartGtid {
+        StartGtid::MariaDb(text.parse().unwrap())
+    }
+
+    #[test]
+    fn a_mariadb_set_holds_each_domain_up_to_its_sequence() {
+        let set: GtidSet = "0-1-10,1-2-5".parse().unwrap();
+        assert!(holds(&set, &maria("0-1-10")));
+        assert!(
+            holds(&set, &maria("0-7-3")),
+            "another server id, same domain"
+        );
+        assert!(!holds(&set, &maria("0-1-11")));
+        assert!(!holds(&set, &maria("2-1-1")), "a domain the set lacks");
+        assert!(!holds(&set, &StartGtid::None));
+        assert!(holds_predecessor(&set, &maria("0-1-11")));
+        assert!(
+            !holds_predecessor(&set, &maria("0-1-12")),
+            "0-1-11 is missing"
+        );
+        assert!(
+            holds_predecessor(&set, &maria("2-1-1")),
+            "the first of its domain"
+        );
+    }
+
+    #[test]
+    fn a_mysql_set_holds_its_intervals() {
+        let set: GtidSet = format!("{UUID}:1-5:7").parse().unwrap();
+        let gtid = |gno| StartGtid::MySql(UUID.to_owned(), gno);
+        assert!(holds(&set, &gtid(5)) && holds(&set, &gtid(7)));
+        assert!(!holds(&set, &gtid(6)) && !holds(&set, &gtid(8)));
+        let other = StartGtid::MySql("00000000-0000-0000-0000-000000000001".into(), 1);
+        assert!(!holds(&set, &other));
+        assert!(holds_predecessor(&set, &gtid(6)) && !holds_predecessor(&set, &gtid(10)));
+        assert!(!holds(&set, &maria("0-1-1")), "flavours never mix");
+    }
+}
