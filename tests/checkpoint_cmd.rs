@@ -338,8 +338,21 @@ async fn dump_threads(db: &mut TestDb) -> Vec<u64> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_time_lookup_leaves_a_running_connector_attached() {
-    let mut db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
+async fn mariadb_a_time_lookup_leaves_a_running_connector_attached() {
+    a_time_lookup_leaves_a_running_connector_attached(Server::shared()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mysql_a_time_lookup_leaves_a_running_connector_attached() {
+    let Some(server) = Server::shared_mysql() else {
+        return;
+    };
+    a_time_lookup_leaves_a_running_connector_attached(server).await;
+}
+
+/// A lookup's dumps (server id 0) run beside a connector's without ending it.
+async fn a_time_lookup_leaves_a_running_connector_attached(server: &Server) {
+    let mut db = create_db(server, "schema-1.18.sql", "ost_").await;
     seed_names(&mut db).await;
     let state = tempfile::tempdir().unwrap();
     let out = state.path().join("out.jsonl");
@@ -365,7 +378,7 @@ async fn a_time_lookup_leaves_a_running_connector_attached() {
     let bar = indicatif::ProgressBar::hidden();
     let found = osticket_cdc::source::timeline::first_at_or_after(
         &settings.source,
-        osticket_cdc::source::Flavor::MariaDb,
+        server.flavor,
         tomorrow,
         &bar,
     )

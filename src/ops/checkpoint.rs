@@ -13,7 +13,9 @@
 //! time is at or after the instant ([`crate::source::timeline`]) with a
 //! progress bar of the binlog bytes read, and prints that transaction's own
 //! time beside its position. An instant later than every transaction resets
-//! to the binlog's end, as `latest` does.
+//! to the binlog's end, as `latest` does. A GTID set is looked up the same
+//! way (the first transaction it does not hold), because the store keeps a
+//! file and a position.
 
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};

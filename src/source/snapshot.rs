@@ -116,7 +116,8 @@ pub async fn take_snapshot(
 
 /// Where `source.start` points when there is no checkpoint, and the GTID
 /// state there. `Latest` is the snapshot's own position; so is an instant
-/// later than every transaction on the server.
+/// later than every transaction on the server. An instant, and a GTID set on
+/// MySQL, are looked up in the binlog ([`super::timeline`]).
 ///
 /// # Errors
 ///
@@ -168,7 +169,8 @@ pub async fn resolve_start(
                              starting there; older transactions were purged");
                     }
                     info!(at_secs = at, position = %point.position, gtid = %point.gtid_state,
-                        timestamp = point.timestamp, "source.start: first transaction at or after the instant");
+                        timestamp = point.timestamp,
+                        "source.start: first transaction at or after the instant");
                     Ok((point.position, point.gtid_state))
                 }
                 None => {

@@ -25,8 +25,8 @@
 //! the file before it (which started earlier) and that file bracket the
 //! answer. One non-blocking dump from the start of the bracket then reads
 //! event headers up to the first transaction start whose time is at or
-//! after the instant. Only headers are looked at, except MySQL's GTID and
-//! `Previous_gtids` events, which give the GTID state.
+//! after the instant. Only headers are looked at, except GTID events (the
+//! transaction's GTID) and MySQL's `Previous_gtids` events.
 //!
 //! Transactions are recognised by their GTID event, which every supported
 //! server writes before each transaction (MySQL 5.7+ writes an anonymous one
@@ -34,15 +34,16 @@
 //! MySQL compressed transaction come out of its payload with `log_pos` 0 and
 //! are skipped; its GTID event is outside the payload.
 //!
-//! The dumps register with server id 0 and the non-blocking flag: the server
-//! ends them at the binlog's current end, and they do not take the place of a
-//! running connector (a replica is replaced only by one with its own id).
+//! The dumps register with server id 0 and the non-blocking flag, as
+//! `mysqlbinlog` does: the server ends them at the binlog's current end, and
+//! they do not take the place of a running connector (a new dump replaces
+//! only one with its own server id; the tests check this on both servers).
 //!
 //! # GTID state
 //!
 //! MariaDB: `BINLOG_GTID_POS(file, pos)` at the found boundary. MySQL: the
-//! file's `Previous_gtids` event plus the GTIDs read before the boundary
-//! (untagged GTIDs only, like the reader).
+//! file's `Previous_gtids` event plus the GTIDs read before the boundary. A
+//! tagged GTID (MySQL 8.3+) counts under its UUID, as in the reader.
 
 use std::time::Duration;
 
@@ -418,13 +419,14 @@ fn starts_transaction(event_type: u8) -> bool {
         || event_type == EventType::GTID_TAGGED_LOG_EVENT as u8
 }
 
-/// MySQL's `Previous_gtids` event as a GTID set (untagged GTIDs only).
+/// MySQL's `Previous_gtids` event as a GTID set (tags dropped, as in the
+/// reader).
 fn previous_gtids(event: &Event) -> Option<GtidSet> {
     let Ok(Some(EventData::PreviousGtidsEvent(previous))) = event.read_data() else {
         return None;
     };
     let mut parts = Vec::new();
-    for sid in previous.sids().iter().filter(|sid| sid.tag().is_none()) {
+    for sid in previous.sids() {
         let mut part = format_uuid(&sid.uuid());
         for interval in sid.intervals() {
             // Intervals are stored half-open: [start, end).
