@@ -144,7 +144,10 @@ pub enum CheckpointCommand {
     /// Move the start point. Refused while a connector holds the checkpoint;
     /// prints the previous position so the reset can be undone.
     Reset {
-        /// `earliest`, `latest`, `FILE:POS` or a GTID set.
+        /// `earliest`, `latest`, `FILE:POS`, a GTID set, or an RFC 3339
+        /// instant (`2026-12-03T10:00:00Z`, `2026-12-03T11:00:00+01:00`): just
+        /// before the first transaction, in binlog order, whose event time is
+        /// at or after it (the binlog's end when none is that late).
         #[arg(long, value_parser = start_arg)]
         to: crate::config::StartPosition,
         /// Show what would change and change nothing.

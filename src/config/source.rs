@@ -62,6 +62,10 @@ pub enum StartPosition {
     Position(BinlogPosition),
     /// A GTID set: start after these transactions.
     Gtid(GtidSet),
+    /// An instant in UTC seconds since 1970 (given as RFC 3339 text): start
+    /// just before the first transaction, in binlog order, whose event time
+    /// is at or after it.
+    Time(u64),
 }
 
 impl SourceConfig {
@@ -161,7 +165,8 @@ fn secs(key: &'static str, value: u64, min: u64, max: u64) -> Result<Duration, C
     Ok(Duration::from_secs(value))
 }
 
-/// Parses `source.start`: `latest`, `earliest`, `FILE:POS` or a GTID set.
+/// Parses `source.start`: `latest`, `earliest`, `FILE:POS`, a GTID set or an
+/// RFC 3339 instant.
 fn parse_start(text: &str) -> Result<StartPosition, ConfigError> {
     text.parse()
         .map_err(|allowed: String| invalid("source.start", text, allowed))
@@ -171,17 +176,22 @@ impl std::str::FromStr for StartPosition {
     /// What is allowed instead.
     type Err = String;
 
-    /// `latest`, `earliest`, `FILE:POS` or a GTID set.
+    /// `latest`, `earliest`, `FILE:POS`, a GTID set or an RFC 3339 instant.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let allowed = || {
-            "`latest`, `earliest`, a binlog position FILE:POS (mysql-bin.000042:4) or a GTID \
-             set (0-1-100, or UUID:1-100)"
+            "`latest`, `earliest`, a binlog position FILE:POS (mysql-bin.000042:4), a GTID \
+             set (0-1-100, or UUID:1-100) or an RFC 3339 instant (2026-12-03T10:00:00Z)"
                 .to_owned()
         };
         match text.trim() {
             "latest" => return Ok(StartPosition::Latest),
             "earliest" => return Ok(StartPosition::Earliest),
             _ => {}
+        }
+        // Before the position: an instant has `:` too. A MariaDB GTID set
+        // such as `2026-12-03` has no `T` after the date.
+        if looks_like_instant(text.trim()) {
+            return parse_instant(text.trim()).map(StartPosition::Time);
         }
         let looks_like_uuid = text.split(':').next().is_some_and(|head| head.len() == 36);
         if text.contains(':') && !looks_like_uuid {
@@ -195,6 +205,51 @@ impl std::str::FromStr for StartPosition {
             _ => Err(allowed()),
         }
     }
+}
+
+/// The form [`parse_instant`] expects, for error messages.
+const INSTANT_FORM: &str = "an RFC 3339 instant: the date, `T`, the time and `Z` or an offset, \
+     such as 2026-12-03T10:00:00Z or 2026-12-03T11:00:00+01:00 (fractional seconds allowed)";
+
+/// True for text that starts like an RFC 3339 instant: `YYYY-MM-DDT`.
+fn looks_like_instant(text: &str) -> bool {
+    let b = text.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        b.get(range)
+            .is_some_and(|d| d.iter().all(u8::is_ascii_digit))
+    };
+    digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10)
+        && matches!(b.get(10), Some(b'T' | b't'))
+}
+
+/// An RFC 3339 instant (`2026-12-03T10:00:00Z`, `2026-12-03T11:00:00+01:00`,
+/// `2026-12-03T10:00:00.250Z`) as UTC seconds since 1970.
+///
+/// A fraction of a second is dropped: binlog event times are whole seconds,
+/// so a transaction stamped with the instant's own second counts as at or
+/// after it (the lookup may start up to a second early, never late).
+///
+/// # Errors
+///
+/// A text naming the value and the expected form, for an instant that does
+/// not parse, lies before 1970, or lies after 2106-02-07T06:28:15Z (the last
+/// second a binlog event header can hold).
+pub fn parse_instant(text: &str) -> Result<u64, String> {
+    use time::format_description::well_known::Rfc3339;
+    let parsed = time::OffsetDateTime::parse(text, &Rfc3339)
+        .map_err(|e| format!("`{text}` is not {INSTANT_FORM}: {e}"))?;
+    let secs = parsed.unix_timestamp();
+    if secs < 0 || secs > i64::from(u32::MAX) {
+        return Err(format!(
+            "`{text}` is outside the times a binlog can hold (1970-01-01T00:00:00Z to \
+             2106-02-07T06:28:15Z); expected {INSTANT_FORM}"
+        ));
+    }
+    Ok(secs as u64)
 }
 
 struct MysqlUrl {
@@ -286,4 +341,80 @@ fn percent_decode(text: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod instant_tests {
+    use super::*;
+
+    #[test]
+    fn instants_parse_to_utc_seconds() {
+        // 2026-12-03T10:00:00Z, checked with `date -u -d ... +%s`.
+        let ten = 1_796_292_000;
+        assert_eq!(parse_instant("2026-12-03T10:00:00Z"), Ok(ten));
+        assert_eq!(parse_instant("2026-12-03T11:00:00+01:00"), Ok(ten));
+        assert_eq!(parse_instant("2026-12-03T04:30:00-05:30"), Ok(ten));
+        assert_eq!(parse_instant("2026-12-03t10:00:00z"), Ok(ten));
+        // The fraction is dropped, never rounded up.
+        assert_eq!(parse_instant("2026-12-03T10:00:00.999Z"), Ok(ten));
+        assert_eq!(parse_instant("2026-12-03T10:00:01.000000001Z"), Ok(ten + 1));
+        assert_eq!(parse_instant("1970-01-01T00:00:00Z"), Ok(0));
+        assert_eq!(
+            parse_instant("2106-02-07T06:28:15Z"),
+            Ok(u64::from(u32::MAX))
+        );
+    }
+
+    #[test]
+    fn bad_instants_name_the_value_and_the_form() {
+        for bad in [
+            "2026-12-03T10:00:00",
+            "2026-12-03T10:00Z",
+            "2026-13-03T10:00:00Z",
+            "2026-02-30T10:00:00Z",
+            "2026-12-03T25:00:00Z",
+            "2026-12-03T10:00:00+1",
+            "2026-12-03Tnoon",
+        ] {
+            let error = parse_instant(bad).unwrap_err();
+            assert!(
+                error.contains(&format!("`{bad}`")) && error.contains("2026-12-03T10:00:00Z"),
+                "{bad}: {error}"
+            );
+        }
+        let early = parse_instant("1969-12-31T23:59:59Z").unwrap_err();
+        assert!(early.contains("outside"), "{early}");
+        let late = parse_instant("2106-02-07T06:28:16Z").unwrap_err();
+        assert!(late.contains("outside"), "{late}");
+    }
+
+    #[test]
+    fn start_positions_tell_instants_from_gtids_and_positions() {
+        assert_eq!(
+            "2026-12-03T10:00:00Z".parse::<StartPosition>(),
+            Ok(StartPosition::Time(1_796_292_000))
+        );
+        // A MariaDB GTID whose domain looks like a year is still a GTID.
+        assert!(matches!(
+            "2026-12-03".parse::<StartPosition>(),
+            Ok(StartPosition::Gtid(_))
+        ));
+        assert!(matches!(
+            "mysql-bin.000002:4".parse::<StartPosition>(),
+            Ok(StartPosition::Position(_))
+        ));
+        let error = "2026-12-03T10:00:00".parse::<StartPosition>().unwrap_err();
+        assert!(error.contains("RFC 3339"), "{error}");
+        let error = validate_source(RawSource {
+            url: Some("mysql://u@h/db".into()),
+            start: Some("2026-12-03T10:00".into()),
+            ..RawSource::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("source.start") && error.contains("2026-12-03T10:00"),
+            "{error}"
+        );
+    }
 }

@@ -9,9 +9,13 @@
 //! The file sink's offset and the `sequence` counter carry over, so the
 //! output file continues and sequence numbers keep increasing.
 //!
-//! Known limit (issue #5): `--to TIME` (the first transaction at or after an
-//! instant) is not there yet; positions, GTID sets, `earliest` and `latest`
-//! are.
+//! `--to TIME` finds the first transaction, in binlog order, whose event
+//! time is at or after the instant ([`crate::source::timeline`]) with a
+//! progress bar of the binlog bytes read, and prints that transaction's own
+//! time beside its position. An instant later than every transaction resets
+//! to the binlog's end, as `latest` does. A GTID set is looked up the same
+//! way (the first transaction it does not hold), because the store keeps a
+//! file and a position.
 
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -24,7 +28,10 @@ use crate::config::{Settings, StartPosition};
 use crate::source::connect::{binlog_end, check_server, connect, flavor};
 use crate::source::schema::TableNames;
 use crate::source::snapshot::{resolve_start, take_snapshot};
-use crate::source::{BinlogPosition, SourceError};
+use crate::source::timeline::{first_at_or_after_on, first_not_in};
+use crate::source::{BinlogPosition, SourceError, TimePoint};
+
+use super::progress;
 
 /// Why a checkpoint command failed.
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +106,44 @@ pub async fn reset(
     let flavor = check_server(&mut conn, source).await?;
     let names = TableNames::new(&source.database, &source.table_prefix);
     let snapshot = take_snapshot(&mut conn, flavor, &names).await?;
-    let (position, gtid_state) = resolve_start(&mut conn, flavor, to, &snapshot).await?;
+    let mut found = String::new();
+    let (position, gtid_state) = match to {
+        StartPosition::Time(at) => {
+            let bar = progress::bar(0, "reading binlog event headers");
+            let point = first_at_or_after_on(&mut conn, flavor, *at, &bar).await;
+            bar.finish_and_clear();
+            describe_time_point(
+                &mut found,
+                *at,
+                point.as_ref().ok().and_then(Option::as_ref),
+            );
+            match point? {
+                Some(point) => (point.position, point.gtid_state),
+                None => (snapshot.position.clone(), snapshot.gtid_state.clone()),
+            }
+        }
+        // A checkpoint holds a file and a position: the set's is looked up
+        // (the reader of a first start lets the server find it instead).
+        StartPosition::Gtid(set) => {
+            let bar = progress::bar(0, "reading binlog GTID events");
+            let point = first_not_in(&mut conn, flavor, set, &bar).await;
+            bar.finish_and_clear();
+            match point? {
+                Some(point) => {
+                    if point.before_oldest {
+                        let _ = writeln!(
+                            found,
+                            "note: transactions just after the GTID set were purged; the oldest \
+                             one left is used"
+                        );
+                    }
+                    (point.position, point.gtid_state)
+                }
+                None => (snapshot.position.clone(), snapshot.gtid_state.clone()),
+            }
+        }
+        _ => resolve_start(&mut conn, flavor, to, &snapshot).await?,
+    };
 
     let mut next = Checkpoint::new(position, gtid_state);
     if let Some(previous) = &previous {
@@ -122,6 +166,7 @@ pub async fn reset(
             let _ = writeln!(out, "previous checkpoint: none");
         }
     }
+    out.push_str(&found);
     let target = if next.position.file.is_empty() {
         format!("the GTID set {}", next.gtid_state)
     } else {
@@ -134,6 +179,39 @@ pub async fn reset(
         let _ = writeln!(out, "reset to {target}");
     }
     Ok(out)
+}
+
+/// The lines of a `--to TIME` lookup: the instant and what was found there.
+fn describe_time_point(out: &mut String, at: u64, point: Option<&TimePoint>) {
+    let at_text = u32::try_from(at).map_or_else(|_| at.to_string(), rfc3339_utc);
+    let _ = writeln!(out, "instant:           {at_text}");
+    match point {
+        Some(point) => {
+            let _ = writeln!(
+                out,
+                "first transaction: {} at {} (gtid state there: {})",
+                rfc3339_utc(point.timestamp),
+                point.position,
+                point.gtid_state
+            );
+            if point.before_oldest {
+                let _ = writeln!(
+                    out,
+                    "note: the instant is before the oldest binlog the server still has ({}): \
+                     transactions older than {} were purged and cannot be read again",
+                    point.position.file,
+                    rfc3339_utc(point.timestamp)
+                );
+            }
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "first transaction: none at or after the instant; the binlog's end is used, \
+                 as with `--to latest`"
+            );
+        }
+    }
 }
 
 fn describe(out: &mut String, checkpoint: &Checkpoint) {

@@ -6,7 +6,8 @@
 //!   osTicket's `<prefix>config` table, as an osticket-cdc configuration;
 //! - [`checkpoint`]: where the connector stands, and moving its start;
 //! - [`replay`]: a past range again, byte for byte;
-//! - [`backfill`]: records for the tickets already in the database.
+//! - [`backfill`]: records for the tickets already in the database;
+//! - [`progress`]: progress bars on standard error for the long ones.
 //!
 //! They sit above the stages and below the command line: they use the
 //! configuration, the codec and the source's connection, and nothing here
@@ -16,6 +17,7 @@ pub mod backfill;
 pub mod checkpoint;
 pub mod from_plugin;
 pub mod preview;
+pub mod progress;
 pub mod replay;
 
 /// A server id for a command that reads the binlog beside the connector.

@@ -15,6 +15,8 @@
 //!
 //! On the first start (no checkpoint) the department and help-topic tables
 //! are read once, consistently with a binlog position ([`snapshot`]).
+//! A start given as an instant is found by [`timeline`]: the first
+//! transaction whose event time is at or after it.
 //!
 //! # Ordering
 //!
@@ -30,12 +32,14 @@ pub mod position;
 pub mod reader;
 pub mod schema;
 pub mod snapshot;
+pub mod timeline;
 
 pub use connect::Flavor;
 pub use error::SourceError;
 pub use position::{BinlogPosition, GtidSet, MariaGtid};
 pub use reader::BinlogReader;
 pub use snapshot::Snapshot;
+pub use timeline::TimePoint;
 
 /// One committed transaction, reduced to the changes that matter.
 #[derive(Debug, Clone, PartialEq)]

@@ -464,7 +464,7 @@ impl BinlogReader {
 /// starts comes before the format description, so the parser cannot know
 /// that it carries a CRC32 and leaves the 4 checksum bytes on the name: they
 /// are recognised by recomputing the checksum, and cut.
-fn rotate_file_name(event: &Event, name: &[u8]) -> String {
+pub(super) fn rotate_file_name(event: &Event, name: &[u8]) -> String {
     use mysql_common::proto::MySerialize;
     let data = event.data();
     if name.len() > 4 && data.len() >= 4 {
@@ -482,7 +482,7 @@ fn rotate_file_name(event: &Event, name: &[u8]) -> String {
 }
 
 /// A MySQL source UUID in its usual text form.
-fn format_uuid(sid: &[u8; 16]) -> String {
+pub(super) fn format_uuid(sid: &[u8; 16]) -> String {
     let hex: String = sid.iter().map(|b| format!("{b:02x}")).collect();
     format!(
         "{}-{}-{}-{}-{}",

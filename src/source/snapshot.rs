@@ -15,8 +15,11 @@
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
+use tracing::{info, warn};
+
 use super::connect::{Flavor, binlog_end, oldest_binlog};
 use super::schema::TableNames;
+use super::timeline::{first_at_or_after_on, first_not_in};
 use super::{BinlogPosition, DirectoryKind, DirectoryRow, GtidSet, SourceError};
 use crate::config::StartPosition;
 
@@ -112,7 +115,9 @@ pub async fn take_snapshot(
 }
 
 /// Where `source.start` points when there is no checkpoint, and the GTID
-/// state there. `Latest` is the snapshot's own position.
+/// state there. `Latest` is the snapshot's own position; so is an instant
+/// later than every transaction on the server. An instant, and a GTID set on
+/// MySQL, are looked up in the binlog ([`super::timeline`]).
 ///
 /// # Errors
 ///
@@ -144,12 +149,37 @@ pub async fn resolve_start(
             // An empty file name makes the reader connect by GTID
             // (`@slave_connect_state`); the server finds the position.
             Flavor::MariaDb => Ok((BinlogPosition::new("", 4), set.clone())),
-            Flavor::MySql => Err(SourceError::Check(
-                "source.start as a GTID set is supported on MariaDB only for now (issue #5); \
-                 use `latest`, `earliest` or FILE:POS"
-                    .into(),
-            )),
+            // MySQL's reader starts at a file and position: the first
+            // transaction the set does not hold, or the end.
+            Flavor::MySql => {
+                let hidden = indicatif::ProgressBar::hidden();
+                match first_not_in(conn, flavor, set, &hidden).await? {
+                    Some(point) => Ok((point.position, point.gtid_state)),
+                    None => Ok((snapshot.position.clone(), snapshot.gtid_state.clone())),
+                }
+            }
         },
+        StartPosition::Time(at) => {
+            let hidden = indicatif::ProgressBar::hidden();
+            match first_at_or_after_on(conn, flavor, *at, &hidden).await? {
+                Some(point) => {
+                    if point.before_oldest {
+                        warn!(at_secs = at, oldest = %point.position,
+                            "source.start lies before the oldest binlog the server has: \
+                             starting there; older transactions were purged");
+                    }
+                    info!(at_secs = at, position = %point.position, gtid = %point.gtid_state,
+                        timestamp = point.timestamp,
+                        "source.start: first transaction at or after the instant");
+                    Ok((point.position, point.gtid_state))
+                }
+                None => {
+                    info!(at_secs = at, position = %snapshot.position,
+                        "source.start: no transaction that late; starting at the binlog's end");
+                    Ok((snapshot.position.clone(), snapshot.gtid_state.clone()))
+                }
+            }
+        }
     }
 }
 
