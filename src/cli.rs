@@ -93,10 +93,12 @@ pub enum Command {
         /// The TOML configuration file; `OSTICKET_CDC_*` variables override it.
         #[arg(long, short, env = "OSTICKET_CDC_CONFIG")]
         config: Option<PathBuf>,
-        /// Start of the range (exclusive): `FILE:POS`.
+        /// Start of the range (exclusive): `FILE:POS`, or an RFC 3339 instant
+        /// (the transactions committed at or after it).
         #[arg(long, value_parser = parse_arg::<ReplayBound>)]
         from: ReplayBound,
-        /// End of the range (inclusive): `FILE:POS`, at most the checkpoint.
+        /// End of the range (inclusive): `FILE:POS`, at most the checkpoint, or
+        /// an RFC 3339 instant (the transactions committed before it).
         #[arg(long, value_parser = parse_arg::<ReplayBound>)]
         to: ReplayBound,
         /// Where to send them: `stdout`, `file:PATH` (appended to) or
@@ -118,6 +120,10 @@ pub enum Command {
         /// Only tickets with an id in this inclusive range: `A-B`.
         #[arg(long, value_parser = ids_arg)]
         ids: Option<(u64, u64)>,
+        /// Only tickets created at or after this RFC 3339 instant
+        /// (`2026-12-01T00:00:00Z`), compared in the server's time zone.
+        #[arg(long, value_parser = crate::config::parse_instant)]
+        since: Option<u64>,
         /// Where to send them: `stdout`, `file:PATH` (appended to) or
         /// `configured` (the configuration's sink).
         #[arg(long, default_value = "stdout", value_parser = parse_arg::<ReplayTarget>)]
@@ -328,6 +334,7 @@ pub fn main() -> ExitCode {
         Command::Backfill {
             config,
             ids,
+            since,
             sink,
             log_format,
         } => {
@@ -339,7 +346,7 @@ pub fn main() -> ExitCode {
                     return ExitCode::from(EXIT_CONFIG);
                 }
             };
-            let filter = TicketFilter { since: None, ids };
+            let filter = TicketFilter { since, ids };
             runtime().block_on(backfill_command(settings, filter, sink))
         }
         Command::Preview { config, ticket } => preview(config, ticket),
@@ -581,7 +588,7 @@ async fn backfill_command(
         wait_for_signal().await;
         std::process::exit(i32::from(EXIT_INTERRUPTED));
     });
-    let progress = |_len| indicatif::ProgressBar::hidden();
+    let progress = |len| crate::ops::progress::counter(len, "backfilling", "tickets");
     match ops_backfill::backfill(&settings, filter, &sink, stop_rx, &progress).await {
         Ok(summary) if summary.complete => {
             eprintln!(

@@ -25,7 +25,7 @@ use output::{RawTicketsCreation, validate_tickets_creation};
 pub use sink::{Delimiter, SinkConfig};
 use sink::{RawSink, validate_sink};
 use source::{RawSource, validate_source};
-pub use source::{SourceConfig, StartPosition, redact_url};
+pub use source::{SourceConfig, StartPosition, looks_like_instant, parse_instant, redact_url};
 
 /// A configuration problem, with the key, the value and the fix.
 #[derive(Debug, thiserror::Error)]

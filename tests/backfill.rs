@@ -159,6 +159,22 @@ async fn backfill_command_selects_ids_and_reset_to_its_position_streams_the_rest
     );
     assert_eq!(records[0]["helptopic_label"], "Billing / Refunds");
 
+    // --since compares with `created`.
+    db.create_ticket(2, 0, "2024-09-01 00:00:00").await;
+    let since = Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
+        .args(["backfill", "--config"])
+        .arg(&config)
+        .args(["--since", "2024-08-15T00:00:00Z"])
+        .output()
+        .unwrap();
+    let since_err = String::from_utf8_lossy(&since.stderr);
+    assert!(since.status.success(), "{since_err}");
+    let text = String::from_utf8_lossy(&since.stdout);
+    let records = parse_lines(&text.lines().map(str::to_owned).collect::<Vec<_>>());
+    assert_eq!(records.len(), 1, "{text}");
+    assert_eq!(records[0]["datetime_complete"], "2024-09-01 00:00:00");
+    assert_eq!(records[0]["department_name"], "Sales / Maintenance Crew");
+
     // The printed position: a reset to it streams only what came after.
     let position = stderr
         .split("checkpoint reset --to ")
@@ -180,10 +196,15 @@ async fn backfill_command_selects_ids_and_reset_to_its_position_streams_the_rest
     );
     let running =
         start_pipeline(osticket_cdc::config::Settings::load(Some(&config)).unwrap()).await;
-    let lines = lines_eventually(&out, 1).await;
+    lines_eventually(&out, 2).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     running.stop().await.unwrap();
-    let records = parse_lines(&lines);
-    assert_eq!(records.len(), 1, "{lines:?}");
-    assert_eq!(records[0]["datetime_complete"], "2024-08-02 00:00:07");
+    // The two tickets created after the backfill's read, and nothing else.
+    let lines = std::fs::read_to_string(&out).unwrap();
+    let records = parse_lines(&lines.lines().map(str::to_owned).collect::<Vec<_>>());
+    let created: Vec<&str> = records
+        .iter()
+        .map(|r| r["datetime_complete"].as_str().unwrap())
+        .collect();
+    assert_eq!(created, ["2024-09-01 00:00:00", "2024-08-02 00:00:07"]);
 }

@@ -162,3 +162,43 @@ async fn replay_is_byte_identical_to_the_live_records_on_mysql() {
     };
     replay_matches_live(&server).await;
 }
+
+/// Instants as bounds: tickets in three groups an hour apart (commit times
+/// forged with `SET timestamp`); `--from T2 --to T3` is the middle group.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_between_two_instants_is_the_group_committed_between_them() {
+    let server = Server::start(&[]);
+    let mut db = create_db(&server, "schema-1.18.sql", "ost_").await;
+    seed_names(&mut db).await;
+    let state = tempfile::tempdir().unwrap();
+    let out = state.path().join("live.jsonl");
+    let cp = state.path().join("cp");
+    let running = start_pipeline(settings(&db.url, &db.prefix, &cp, &out, EXTRA)).await;
+    let hour = 3600;
+    // Later than the setup's own statements, which carry today's time.
+    let t1 = 1_893_492_000; // 2030-01-01T10:00:00Z
+    for (group, start) in [t1, t1 + hour, t1 + 2 * hour].into_iter().enumerate() {
+        db.exec(&format!("SET timestamp = {start}")).await;
+        for i in 0..3 {
+            let created = format!("2030-01-01 1{group}:00:0{i}");
+            db.create_ticket(1 + i, 0, &created).await;
+        }
+        db.exec("SET timestamp = DEFAULT").await;
+    }
+    lines_eventually(&out, 9).await;
+    running.stop().await.unwrap();
+
+    let middle = state.path().join("middle.jsonl");
+    let sink = format!("file:{}", middle.display());
+    let config = cp.with_extension("toml");
+    let from = "2030-01-01T11:00:00Z";
+    let to = "2030-01-01T12:59:59+01:00";
+    let done = replay(&config, from, to, &sink);
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert_eq!(lines(&middle), lines(&out)[3..6], "{}", stderr(&done));
+
+    // An instant after everything stands for the checkpoint.
+    let done = replay(&config, from, "2031-01-01T00:00:00Z", "stdout");
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert_eq!(done.stdout, lines(&out)[3..].concat());
+}

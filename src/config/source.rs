@@ -212,7 +212,7 @@ const INSTANT_FORM: &str = "an RFC 3339 instant: the date, `T`, the time and `Z`
      such as 2026-12-03T10:00:00Z or 2026-12-03T11:00:00+01:00 (fractional seconds allowed)";
 
 /// True for text that starts like an RFC 3339 instant: `YYYY-MM-DDT`.
-fn looks_like_instant(text: &str) -> bool {
+pub fn looks_like_instant(text: &str) -> bool {
     let b = text.as_bytes();
     let digits = |range: std::ops::Range<usize>| {
         b.get(range)

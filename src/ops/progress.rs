@@ -1,5 +1,5 @@
-//! Progress bars for the long commands (a `--to TIME` lookup, and later
-//! replay and backfill), drawn on standard error only when it is a terminal.
+//! Progress bars for the long commands (a `--to TIME` lookup, replay and
+//! backfill), drawn on standard error only when it is a terminal.
 //!
 //! Standard output carries the command's result and is often piped, so bars
 //! never go there. When standard error is not a terminal (a log file, a test,
@@ -24,6 +24,20 @@ pub fn bar(len: u64, message: &str) -> ProgressBar {
         )
         .expect("the template is valid")
         .progress_chars("=> "),
+    );
+    bar.set_message(message.to_owned());
+    bar
+}
+
+/// A bar of `len` things (`unit`: tickets), labelled with `message`.
+pub fn counter(len: u64, message: &str, unit: &str) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(len), draw_target());
+    let template =
+        format!("{{msg}} [{{bar:30}}] {{human_pos}}/{{human_len}} {unit} ({{eta}} left)");
+    bar.set_style(
+        ProgressStyle::with_template(&template)
+            .expect("the template is valid")
+            .progress_chars("=> "),
     );
     bar.set_message(message.to_owned());
     bar

@@ -48,13 +48,17 @@ use mysql_async::prelude::Queryable;
 use tokio::sync::{mpsc, watch};
 use tracing::info;
 
+use super::progress;
 use crate::assembly::{Assembler, Directory};
 use crate::checkpoint::{CheckpointError, CheckpointStore, binlog_index};
+use crate::codec::extra::rfc3339_utc;
 use crate::codec::{CodecError, RecordEncoder};
 use crate::config::{Settings, SinkConfig};
+use crate::config::{looks_like_instant, parse_instant};
 use crate::pipeline::deliver::{Undelivered, send_until_acknowledged};
 use crate::sink::{AnySink, Record, SinkError, StdoutSink};
-use crate::source::connect::{check_server, connect};
+use crate::source::connect::{Flavor, check_server, connect};
+use crate::source::timeline::first_at_or_after_on;
 use crate::source::{BinlogPosition, BinlogReader, SourceError};
 
 /// One end of a replay range.
@@ -62,12 +66,18 @@ use crate::source::{BinlogPosition, BinlogReader, SourceError};
 pub enum Bound {
     /// A transaction end, `FILE:POS`.
     Position(BinlogPosition),
+    /// An RFC 3339 instant, as UTC seconds: the boundary before the first
+    /// transaction committed at or after it.
+    Time(u64),
 }
 
 impl FromStr for Bound {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if looks_like_instant(text) {
+            return parse_instant(text).map(Bound::Time);
+        }
         let position: BinlogPosition = text.parse().map_err(|e| format!("{e}"))?;
         if binlog_index(&position.file).is_none() {
             return Err(format!(
@@ -83,6 +93,10 @@ impl fmt::Display for Bound {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Bound::Position(position) => position.fmt(f),
+            Bound::Time(secs) => match u32::try_from(*secs) {
+                Ok(secs) => f.write_str(&rfc3339_utc(secs)),
+                Err(_) => write!(f, "{secs} s"),
+            },
         }
     }
 }
@@ -199,8 +213,8 @@ pub async fn replay(
     let source = &settings.source;
     let mut conn = connect(source).await?;
     let flavor = check_server(&mut conn, source).await?;
-    let from = resolve(from);
-    let to = resolve(to);
+    let from = resolve(&mut conn, flavor, from, &checkpoint.position).await?;
+    let to = resolve(&mut conn, flavor, to, &checkpoint.position).await?;
     let (from_order, to_order) = (order(&from)?, order(&to)?);
     if from_order >= to_order {
         return Err(ReplayError::Range(format!(
@@ -269,6 +283,7 @@ pub async fn replay(
 
     let max_records = settings.pipeline.max_batch_records;
     let mut batch: Vec<Record> = Vec::new();
+    let bar = progress::spinner("replaying");
     let mut stop = stop_rx.clone();
     let mut last_read = Instant::now();
     let result = loop {
@@ -292,12 +307,17 @@ pub async fn replay(
         replayer.add(&transaction, in_range, &mut batch)?;
         if batch.len() >= max_records || end >= to_order {
             replayer.send(&mut sink, &mut batch, &stop_rx).await?;
+            bar.set_message(format!(
+                "replaying: {} records, at {}",
+                replayer.summary.records, transaction.end
+            ));
         }
         if end >= to_order {
             break Ok(());
         }
     };
     let _ = reader_stop_tx.send(true);
+    bar.finish_and_clear();
     result?;
     info!(records = replayer.summary.records, "replay done");
     Ok(replayer.summary)
@@ -368,9 +388,22 @@ impl Replayer {
     }
 }
 
-fn resolve(bound: &Bound) -> BinlogPosition {
+/// The position a bound stands for. An instant later than every
+/// transaction stands for the checkpoint: everything delivered is before it.
+async fn resolve(
+    conn: &mut mysql_async::Conn,
+    flavor: Flavor,
+    bound: &Bound,
+    checkpoint: &BinlogPosition,
+) -> Result<BinlogPosition, ReplayError> {
     match bound {
-        Bound::Position(position) => position.clone(),
+        Bound::Position(position) => Ok(position.clone()),
+        Bound::Time(at) => {
+            let bar = progress::bar(0, &format!("finding {bound}"));
+            let found = first_at_or_after_on(conn, flavor, *at, &bar).await?;
+            bar.finish_and_clear();
+            Ok(found.map_or_else(|| checkpoint.clone(), |point| point.position))
+        }
     }
 }
 
@@ -443,6 +476,15 @@ mod tests {
             "{error}"
         );
         assert!("nonsense".parse::<Bound>().is_err());
+        assert_eq!(
+            "2026-12-03T10:00:00Z".parse::<Bound>(),
+            Ok(Bound::Time(1_796_292_000))
+        );
+        assert_eq!(
+            Bound::Time(1_796_292_000).to_string(),
+            "2026-12-03T10:00:00Z"
+        );
+        assert!("2026-12-03T25:00:00Z".parse::<Bound>().is_err());
         assert_eq!("stdout".parse::<Target>(), Ok(Target::Stdout));
         assert_eq!("configured".parse::<Target>(), Ok(Target::Configured));
         assert_eq!(
