@@ -100,6 +100,23 @@ async fn replay_matches_live(server: &Server) {
     );
     running.stop().await.unwrap();
 
+    // `checkpoint show` says what can be replayed.
+    let shown = Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
+        .args(["checkpoint", "--config"])
+        .arg(&config)
+        .arg("show")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&shown.stdout);
+    let line = shown
+        .lines()
+        .find(|l| l.starts_with("replayable:"))
+        .unwrap_or_default();
+    assert!(
+        line.contains(" to ") && !line.contains("nothing"),
+        "{shown}"
+    );
+
     // Stopped: the whole range, to a file and to stdout.
     let whole = state.path().join("whole.jsonl");
     let sink = format!("file:{}", whole.display());

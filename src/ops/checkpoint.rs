@@ -67,6 +67,18 @@ pub async fn show(settings: &Settings) -> Result<String, CheckpointCommandError>
         return Ok(out);
     };
     describe(&mut out, &checkpoint);
+    match store.first_mark()? {
+        Some(first) => {
+            let _ = writeln!(
+                out,
+                "replayable:        {} to {} (osticket-cdc replay --from .. --to ..)",
+                first.position, checkpoint.position
+            );
+        }
+        None => {
+            let _ = writeln!(out, "replayable:        nothing yet (no history kept)");
+        }
+    }
 
     match behind(settings, &checkpoint).await {
         Ok((end, bytes)) => {
