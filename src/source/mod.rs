@@ -21,6 +21,7 @@
 //! Changes inside a transaction keep their binlog order: a department renamed
 //! before a ticket insert in the same transaction applies to that ticket.
 
+pub mod checks;
 pub mod connect;
 pub mod decode;
 pub mod error;
