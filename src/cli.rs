@@ -11,6 +11,7 @@
 //! | 4 | the checkpoint directory is used by another osticket-cdc process |
 //! | 5 | `preview`: the configuration cannot serialize the sample ticket |
 //! | 6 | `config from-plugin`: no plugin settings found, or several (listed) |
+//! | 7 | `doctor`: at least one check failed (a `FAIL` line): the connector would not run |
 //! | 130 | a second signal: stopped at once, the checkpoint unchanged since the last delivery |
 //!
 //! `preview` reads no database; its code 5 comes with a message naming the
@@ -29,6 +30,7 @@ use crate::checkpoint::CheckpointError;
 use crate::codec::RecordEncoder;
 use crate::config::{Secret, Settings, SourceConfig};
 use crate::ops::checkpoint::{self as ops_checkpoint, CheckpointCommandError};
+use crate::ops::doctor;
 use crate::ops::from_plugin::{self, FromPluginError, PluginSelector};
 use crate::ops::preview::{self, PreviewError, SampleTicket};
 use crate::pipeline::{self, PipelineError, PipelineStats};
@@ -74,6 +76,16 @@ pub enum Command {
         /// Which action.
         #[command(subcommand)]
         command: CheckpointCommand,
+    },
+    /// Check everything the connector depends on (server, binlog settings,
+    /// grants, tables, server_id, binlog retention against the checkpoint,
+    /// sink, checkpoint directory) and print one line per check: `OK`,
+    /// `WARN`, or `FAIL` with what to change. Changes nothing; works beside
+    /// a running connector. Exits 7 when a check failed.
+    Doctor {
+        /// The TOML configuration file; `OSTICKET_CDC_*` variables override it.
+        #[arg(long, short, env = "OSTICKET_CDC_CONFIG")]
+        config: Option<PathBuf>,
     },
     /// Configuration tools.
     Config {
@@ -228,6 +240,8 @@ pub const EXIT_LOCKED: u8 = 4;
 pub const EXIT_CANNOT_SERIALIZE: u8 = 5;
 /// Exit code: `config from-plugin` found no plugin settings, or several.
 pub const EXIT_PLUGIN_NOT_FOUND: u8 = 6;
+/// Exit code: `doctor` found something that would stop the connector.
+pub const EXIT_DOCTOR_FAILED: u8 = 7;
 
 /// Parses the command line, runs the command and returns the exit code.
 pub fn main() -> ExitCode {
@@ -251,6 +265,7 @@ pub fn main() -> ExitCode {
         }
         Command::Preview { config, ticket } => preview(config, ticket),
         Command::Checkpoint { config, command } => checkpoint(config, command),
+        Command::Doctor { config } => doctor(config),
         Command::Config {
             command:
                 ConfigCommand::FromPlugin {
@@ -303,6 +318,47 @@ fn checkpoint(config: Option<PathBuf>, command: CheckpointCommand) -> ExitCode {
                 CheckpointCommandError::Source(SourceError::Check(_)) => EXIT_PREREQUISITE,
                 _ => 1,
             })
+        }
+    }
+}
+
+/// `doctor`: one line per check on standard output, a summary on standard
+/// error.
+fn doctor(config: Option<PathBuf>) -> ExitCode {
+    let settings = match Settings::load(config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("osticket-cdc: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime can be built");
+    let mut out = std::io::stdout().lock();
+    let result = runtime.block_on(doctor::run_doctor(&settings, config.as_deref(), &mut out));
+    match result {
+        Ok(summary) if summary.failures == 0 => {
+            eprintln!(
+                "osticket-cdc: {} OK, {} WARN: the connector can run",
+                summary.ok, summary.warnings
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(summary) => {
+            eprintln!(
+                "osticket-cdc: {} FAIL, {} WARN, {} OK: fix the FAIL lines before running the \
+                 connector",
+                summary.failures, summary.warnings, summary.ok
+            );
+            ExitCode::from(EXIT_DOCTOR_FAILED)
+        }
+        // The reader went away (`doctor | head`): nothing to report.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("osticket-cdc: {e}");
+            ExitCode::FAILURE
         }
     }
 }
