@@ -3,6 +3,12 @@
 //! names the problem and its fix, with exit 7.
 
 mod common;
+#[path = "firehose/http.rs"]
+#[allow(dead_code)]
+mod http;
+#[path = "firehose/moto.rs"]
+#[allow(dead_code)]
+mod moto;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -69,9 +75,14 @@ impl Report {
 }
 
 fn run_doctor(config: &Path) -> Report {
+    run_doctor_with_env(config, &[])
+}
+
+fn run_doctor_with_env(config: &Path, env: &[(&str, &str)]) -> Report {
     let output = Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
         .args(["doctor", "--config"])
         .arg(config)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
@@ -416,6 +427,52 @@ async fn an_unreachable_server_is_one_line_and_the_local_checks_still_run() {
     report.assert_line("OK", "sink", &[]);
 }
 
+/// Replaces the file sink of a [`config_for`] configuration with `sink`.
+fn with_sink(config: &Path, state: &tempfile::TempDir, sink: &str) {
+    let text = std::fs::read_to_string(config).unwrap();
+    let file_sink = format!(
+        "[sink]\ntype = \"file\"\npath = \"{}\"",
+        state.path().join("out").display()
+    );
+    assert!(text.contains(&file_sink), "{text}");
+    std::fs::write(config, text.replace(&file_sink, sink)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_firehose_stream_must_exist() {
+    let moto = moto::Moto::shared();
+    let stream = format!("doctor-{}", rand::random::<u32>());
+    moto::create_stream(moto.addr(), &stream, &format!("{stream}-bucket")).await;
+    let db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
+    let state = tempfile::tempdir().unwrap();
+    let config = config_for(&db, &state);
+    let sink = |stream: &str| {
+        format!(
+            "[sink]\ntype = \"firehose\"\ndelivery_stream = \"{stream}\"\nregion = \"{}\"\n\
+             endpoint_url = \"{}\"\ntimeout_secs = 5",
+            moto::REGION,
+            moto.url()
+        )
+    };
+    // Credentials through the child's environment only.
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ];
+
+    with_sink(&config, &state, &sink(&stream));
+    let report = run_doctor_with_env(&config, &env);
+    assert_all_ok(&report);
+    report.assert_line("OK", "sink", &[&format!("`{stream}` is ACTIVE")]);
+
+    let missing = format!("{stream}-missing");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace(&sink(&stream), &sink(&missing))).unwrap();
+    let report = run_doctor_with_env(&config, &env);
+    report.assert_exit(7);
+    report.assert_line("FAIL", "sink", &[&missing, "does not exist"]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beanstalkd_is_checked_and_its_absence_fails() {
     let Some(beanstalkd) = Beanstalkd::start(&[]) else {
@@ -424,17 +481,11 @@ async fn beanstalkd_is_checked_and_its_absence_fails() {
     let db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
     let state = tempfile::tempdir().unwrap();
     let config = config_for(&db, &state);
-    let text = std::fs::read_to_string(&config).unwrap();
-    let file_sink = format!(
-        "[sink]\ntype = \"file\"\npath = \"{}\"",
-        state.path().join("out").display()
-    );
-    assert!(text.contains(&file_sink), "{text}");
     let beanstalk_sink = format!(
         "[sink]\ntype = \"beanstalk\"\nport = {}\ntube = \"doctor\"\ntimeout_secs = 5",
         beanstalkd.port
     );
-    std::fs::write(&config, text.replace(&file_sink, &beanstalk_sink)).unwrap();
+    with_sink(&config, &state, &beanstalk_sink);
 
     let report = run_doctor(&config);
     assert_all_ok(&report);
