@@ -304,7 +304,12 @@ async fn check_server_id(
                 replicas = Some(rows);
                 break;
             }
-            Err(e) => last_error = Some(SourceError::from_mysql(e)),
+            // A spelling this version does not know (1064) says less than
+            // the refusal of the one it knows.
+            Err(e) => match SourceError::from_mysql(e) {
+                SourceError::Server { code: 1064, .. } if last_error.is_some() => {}
+                error => last_error = Some(error),
+            },
         }
     }
     let replicas: Vec<(u32, String)> = match (replicas, last_error) {
