@@ -478,6 +478,44 @@ async fn an_unreachable_server_is_one_line_and_the_local_checks_still_run() {
     report.assert_line("OK", "sink", &[]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_login_names_the_keys_to_fix() {
+    let db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
+    let state = tempfile::tempdir().unwrap();
+    let cp = state.path().join("cp");
+    let url = db.url.replace("cdc:cdc@", "cdc:wrong@");
+    settings(&url, "ost_", &cp, &state.path().join("out"), "");
+
+    let report = run_doctor(&cp.with_extension("toml"));
+    report.assert_exit(7);
+    report.assert_line(
+        "FAIL",
+        "server",
+        &[
+            "cannot log in",
+            "source.url",
+            "OSTICKET_CDC_SOURCE__PASSWORD",
+        ],
+    );
+    assert!(!report.stdout.contains("wrong"), "{}", report.stdout);
+}
+
+#[test]
+fn a_bad_configuration_exits_2_naming_the_key() {
+    let state = tempfile::tempdir().unwrap();
+    let config = state.path().join("c.toml");
+    std::fs::write(
+        &config,
+        "[source]\nurl = \"mysql://u:secretpw@h/db\"\nserver_id = 0\n[tickets_creation]\nrecord = \"plain\"\n",
+    )
+    .unwrap();
+    let report = run_doctor(&config);
+    report.assert_exit(2);
+    assert!(report.stdout.is_empty(), "{}", report.stdout);
+    assert!(report.stderr.contains("server_id"), "{}", report.stderr);
+    assert!(!report.stderr.contains("secretpw"), "{}", report.stderr);
+}
+
 /// Replaces the file sink of a [`config_for`] configuration with `sink`.
 fn with_sink(config: &Path, state: &tempfile::TempDir, sink: &str) {
     let text = std::fs::read_to_string(config).unwrap();
