@@ -41,8 +41,10 @@
 //!   MySQL). MariaDB 10.5+ allows that only with `REPLICATION MASTER ADMIN`;
 //!   without it the line is a WARN asking to make sure by hand. A replica
 //!   registered with the configured id while a connector holds the
-//!   checkpoint is taken to be that connector: a server keeps one
-//!   registration per id, so it cannot tell the two apart.
+//!   checkpoint is taken to be that connector: the server's list does not
+//!   say which process registered. A connector stopped moments ago stays
+//!   listed until the server notices (about two heartbeats), so its id can
+//!   show as used for that long; the FAIL line says so.
 //! - Whether a running process holds the checkpoint is read from Linux's
 //!   `/proc/locks`; elsewhere it is not reported.
 //! - The retention margin counts from the checkpoint's last delivered
