@@ -11,6 +11,7 @@
 //! | 4 | the checkpoint directory is used by another osticket-cdc process |
 //! | 5 | `preview`: the configuration cannot serialize the sample ticket |
 //! | 6 | `config from-plugin`: no plugin settings found, or several (listed) |
+//! | 7 | `doctor`: at least one check failed (a `FAIL` line): the connector would not run |
 //! | 8 | `replay`: the range is not available (not delivered yet, older than the history or the server's binlogs) |
 //! | 130 | a second signal: stopped at once, the checkpoint unchanged since the last delivery; `replay` and `backfill` stopped by a signal |
 //!
@@ -31,6 +32,7 @@ use crate::codec::RecordEncoder;
 use crate::config::{Secret, Settings, SourceConfig};
 use crate::ops::backfill as ops_backfill;
 use crate::ops::checkpoint::{self as ops_checkpoint, CheckpointCommandError};
+use crate::ops::doctor;
 use crate::ops::from_plugin::{self, FromPluginError, PluginSelector};
 use crate::ops::preview::{self, PreviewError, SampleTicket};
 use crate::ops::replay::{self, Bound as ReplayBound, ReplayError, Target as ReplayTarget};
@@ -131,6 +133,16 @@ pub enum Command {
         /// Log format on standard error.
         #[arg(long, default_value = "text", value_parser = ["text", "json"])]
         log_format: String,
+    },
+    /// Check everything the connector depends on (server, binlog settings,
+    /// grants, tables, server_id, binlog retention against the checkpoint,
+    /// sink, checkpoint directory) and print one line per check: `OK`,
+    /// `WARN`, or `FAIL` with what to change. Changes nothing; works beside
+    /// a running connector. Exits 7 when a check failed.
+    Doctor {
+        /// The TOML configuration file; `OSTICKET_CDC_*` variables override it.
+        #[arg(long, short, env = "OSTICKET_CDC_CONFIG")]
+        config: Option<PathBuf>,
     },
     /// Configuration tools.
     Config {
@@ -303,6 +315,8 @@ pub const EXIT_LOCKED: u8 = 4;
 pub const EXIT_CANNOT_SERIALIZE: u8 = 5;
 /// Exit code: `config from-plugin` found no plugin settings, or several.
 pub const EXIT_PLUGIN_NOT_FOUND: u8 = 6;
+/// Exit code: `doctor` found something that would stop the connector.
+pub const EXIT_DOCTOR_FAILED: u8 = 7;
 /// Exit code: `replay`'s range is not available (not delivered yet, older
 /// than the kept history or the server's binlogs, or empty).
 pub const EXIT_UNAVAILABLE: u8 = 8;
@@ -368,6 +382,7 @@ pub fn main() -> ExitCode {
             runtime().block_on(replay_command(settings, from, to, sink))
         }
         Command::Checkpoint { config, command } => checkpoint(config, command),
+        Command::Doctor { config } => doctor(config),
         Command::Config {
             command:
                 ConfigCommand::FromPlugin {
@@ -420,6 +435,47 @@ fn checkpoint(config: Option<PathBuf>, command: CheckpointCommand) -> ExitCode {
                 CheckpointCommandError::Source(SourceError::Check(_)) => EXIT_PREREQUISITE,
                 _ => 1,
             })
+        }
+    }
+}
+
+/// `doctor`: one line per check on standard output, a summary on standard
+/// error.
+fn doctor(config: Option<PathBuf>) -> ExitCode {
+    let settings = match Settings::load(config.as_deref()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("osticket-cdc: {e}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime can be built");
+    let mut out = std::io::stdout().lock();
+    let result = runtime.block_on(doctor::run_doctor(&settings, config.as_deref(), &mut out));
+    match result {
+        Ok(summary) if summary.failures == 0 => {
+            eprintln!(
+                "osticket-cdc: {} OK, {} WARN: the connector can run",
+                summary.ok, summary.warnings
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(summary) => {
+            eprintln!(
+                "osticket-cdc: {} FAIL, {} WARN, {} OK: fix the FAIL lines before running the \
+                 connector",
+                summary.failures, summary.warnings, summary.ok
+            );
+            ExitCode::from(EXIT_DOCTOR_FAILED)
+        }
+        // The reader went away (`doctor | head`): nothing to report.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("osticket-cdc: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -7,6 +7,7 @@
 //! - [`checkpoint`]: where the connector stands, and moving its start;
 //! - [`replay`]: a past range again, byte for byte;
 //! - [`backfill`]: records for the tickets already in the database;
+//! - [`doctor`]: every prerequisite of the connector checked, one line each;
 //! - [`progress`]: progress bars on standard error for the long ones.
 //!
 //! They sit above the stages and below the command line: they use the
@@ -15,6 +16,7 @@
 
 pub mod backfill;
 pub mod checkpoint;
+pub mod doctor;
 pub mod from_plugin;
 pub mod preview;
 pub mod progress;

@@ -5,7 +5,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, OptsBuilder};
 
 use super::SourceError;
-use super::schema::TableNames;
+use super::checks::{check_binlog_settings, check_grants, check_tables};
 use crate::config::SourceConfig;
 
 /// Which server the connector talks to; their replication dialects differ.
@@ -149,6 +149,8 @@ pub async fn oldest_binlog(conn: &mut Conn) -> Result<String, SourceError> {
 
 /// Checks everything the connector needs before it streams: binlog on,
 /// ROW format, FULL row image, the replication grants and the three tables.
+/// The checks live in [`super::checks`], shared with `doctor`; this stops at
+/// the first FAIL.
 ///
 /// # Errors
 ///
@@ -156,112 +158,11 @@ pub async fn oldest_binlog(conn: &mut Conn) -> Result<String, SourceError> {
 /// grant and how to fix it.
 pub async fn check_server(conn: &mut Conn, config: &SourceConfig) -> Result<Flavor, SourceError> {
     let flavor = flavor(conn).await?;
-    let row: Option<(Option<String>, Option<String>, Option<String>)> = conn
-        .query_first("SELECT @@global.log_bin, @@global.binlog_format, @@global.binlog_row_image")
-        .await
-        .map_err(SourceError::from_mysql)?;
-    let (log_bin, format, image) = row.unwrap_or_default();
-    let log_bin = log_bin.unwrap_or_default();
-    if !(log_bin == "1" || log_bin.eq_ignore_ascii_case("ON")) {
-        return Err(SourceError::Check(
-            "log_bin is OFF: the server writes no binlog; start it with --log-bin \
-             (and --binlog-format=ROW --binlog-row-image=FULL)"
-                .into(),
-        ));
+    for finding in check_binlog_settings(conn, flavor).await? {
+        finding.into_result()?;
     }
-    let format = format.unwrap_or_default();
-    if !format.eq_ignore_ascii_case("ROW") {
-        return Err(SourceError::Check(format!(
-            "binlog_format is {format}, the connector needs ROW (osTicket's inserts would be \
-             logged as statements): SET GLOBAL binlog_format = 'ROW' and set it in the server's \
-             configuration"
-        )));
-    }
-    let image = image.unwrap_or_default();
-    if !image.eq_ignore_ascii_case("FULL") {
-        return Err(SourceError::Check(format!(
-            "binlog_row_image is {image}, the connector needs FULL (other images leave out \
-             columns it reads): SET GLOBAL binlog_row_image = 'FULL' and set it in the server's \
-             configuration"
-        )));
-    }
-    if flavor == Flavor::MariaDb {
-        let compress: Option<Option<String>> = conn
-            .query_first("SELECT @@global.log_bin_compress")
-            .await
-            .unwrap_or(None);
-        if compress
-            .flatten()
-            .is_some_and(|c| c == "1" || c.eq_ignore_ascii_case("ON"))
-        {
-            return Err(SourceError::Check(
-                "log_bin_compress is ON: MariaDB's compressed binlog events are not supported; \
-                 SET GLOBAL log_bin_compress = OFF"
-                    .into(),
-            ));
-        }
-    }
-
-    check_grants(conn).await?;
+    check_grants(conn).await?.into_result()?;
     binlog_end(conn, flavor).await?;
-    check_tables(conn, config).await?;
+    check_tables(conn, config).await?.into_result()?;
     Ok(flavor)
-}
-
-/// The user needs REPLICATION SLAVE (checked here from its grants; a grant
-/// through a role is not seen, and the dump itself then tells).
-async fn check_grants(conn: &mut Conn) -> Result<(), SourceError> {
-    let grants: Vec<String> = conn
-        .query("SHOW GRANTS FOR CURRENT_USER()")
-        .await
-        .map_err(SourceError::from_mysql)?;
-    let upper: Vec<String> = grants.iter().map(|g| g.to_ascii_uppercase()).collect();
-    let global = |g: &&String| g.contains(" ON *.*");
-    let has_slave = upper
-        .iter()
-        .filter(global)
-        .any(|g| g.contains("REPLICATION SLAVE") || g.contains("ALL PRIVILEGES"));
-    if !has_slave {
-        return Err(SourceError::Check(
-            "the connector's user lacks REPLICATION SLAVE: GRANT REPLICATION SLAVE, \
-             REPLICATION CLIENT ON *.* TO it (BINLOG MONITOR instead of REPLICATION CLIENT on \
-             MariaDB 10.5+)"
-                .into(),
-        ));
-    }
-    Ok(())
-}
-
-/// The three tables must exist under the configured prefix.
-async fn check_tables(conn: &mut Conn, config: &SourceConfig) -> Result<(), SourceError> {
-    let names = TableNames::new(&config.database, &config.table_prefix);
-    let present: Vec<String> = conn
-        .exec(
-            "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?",
-            (config.database.as_str(),),
-        )
-        .await
-        .map_err(SourceError::from_mysql)?;
-    for (table, _) in names.all() {
-        if present.iter().any(|p| p == table) {
-            continue;
-        }
-        let prefixes: Vec<&str> = present
-            .iter()
-            .filter_map(|p| p.strip_suffix("help_topic"))
-            .collect();
-        let hint = if prefixes.is_empty() {
-            "is this osTicket's database, and may the user SELECT from it?".to_owned()
-        } else {
-            format!(
-                "tables with the prefix {} exist: set source.table_prefix",
-                prefixes.join(", ")
-            )
-        };
-        return Err(SourceError::Check(format!(
-            "table `{}`.`{table}` not found (source.table_prefix = `{}`): {hint}",
-            config.database, config.table_prefix
-        )));
-    }
-    Ok(())
 }

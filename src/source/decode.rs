@@ -60,6 +60,15 @@ const TICKET_COLUMNS: [&str; 7] = [
 const DEPARTMENT_COLUMNS: [&str; 3] = ["id", "pid", "name"];
 const TOPIC_COLUMNS: [&str; 3] = ["topic_id", "topic_pid", "topic"];
 
+/// The columns of a table that the connector reads (`doctor` checks them).
+pub fn required_columns(role: TableRole) -> &'static [&'static str] {
+    match role {
+        TableRole::Ticket => &TICKET_COLUMNS,
+        TableRole::Department => &DEPARTMENT_COLUMNS,
+        TableRole::Topic => &TOPIC_COLUMNS,
+    }
+}
+
 /// The raw column types and metadata of a table map, to compare table maps.
 pub fn fingerprint(tme: &TableMapEvent<'_>) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(tme.columns_count() as usize * 3);
@@ -100,11 +109,7 @@ impl TablePlan {
                 columns.len()
             )));
         }
-        let wanted: &[&str] = match role {
-            TableRole::Ticket => &TICKET_COLUMNS,
-            TableRole::Department => &DEPARTMENT_COLUMNS,
-            TableRole::Topic => &TOPIC_COLUMNS,
-        };
+        let wanted = required_columns(role);
 
         let mut plans = Vec::with_capacity(count);
         let mut found = vec![false; wanted.len()];

@@ -24,6 +24,7 @@
 //! before a ticket insert in the same transaction applies to that ticket.
 
 pub mod backfill;
+pub mod checks;
 pub mod connect;
 pub mod decode;
 pub mod error;

@@ -571,3 +571,29 @@ pub fn seeded_event(
         ordinal: 0,
     }
 }
+
+/// Rotates the binlog twice and purges every file before the newest, as an
+/// expiry would under a stopped connector; returns the newest file's name.
+/// MariaDB keeps a log a dump thread still reads (a stopped connector's may
+/// linger a moment), so it purges until the oldest file is the newest.
+pub async fn purge_all_but_newest_binlog(db: &mut TestDb) -> String {
+    db.exec("FLUSH BINARY LOGS").await;
+    db.exec("FLUSH BINARY LOGS").await;
+    let end = binlog_end(&mut db.conn).await;
+    let newest = end.split(':').next().unwrap().to_owned();
+    for _ in 0..50 {
+        db.exec(&format!("PURGE BINARY LOGS TO '{newest}'")).await;
+        let row: mysql_async::Row = db
+            .conn
+            .query_first("SHOW BINARY LOGS")
+            .await
+            .unwrap()
+            .unwrap();
+        let oldest: String = row.get(0).unwrap();
+        if oldest == newest {
+            return newest;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("binlogs before {newest} could not be purged");
+}

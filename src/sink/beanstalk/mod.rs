@@ -104,6 +104,12 @@ pub use sink::BeanstalkSink;
 /// 0 without one, the current log file's number with one.
 pub const WAL_STATS_KEY: &str = "binlog-current-index";
 
+/// What the sink logs, and `doctor` reports, when beanstalkd keeps no
+/// write-ahead log ([`WAL_STATS_KEY`] is 0).
+pub const NO_WAL_WARNING: &str = "beanstalkd keeps jobs in memory only (stats: \
+    binlog-current-index 0, started without -b): jobs it acknowledged are lost if it stops; \
+    start it with `-b DIR`";
+
 /// Why the Beanstalk sink or client failed.
 #[derive(Debug, thiserror::Error)]
 pub enum BeanstalkError {

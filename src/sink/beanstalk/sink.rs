@@ -14,7 +14,7 @@ use tracing::{debug, info, warn};
 use super::client::BeanstalkClient;
 use super::config::BeanstalkConfig;
 use super::protocol::{DEFAULT_TUBE, PutOutcome, PutParams, ServerError, Stats};
-use super::{BeanstalkError, WAL_STATS_KEY};
+use super::{BeanstalkError, NO_WAL_WARNING, WAL_STATS_KEY};
 use crate::sink::{Record, Sink, SinkError};
 
 /// The sink's name in logs and errors.
@@ -130,8 +130,7 @@ impl BeanstalkSink {
             warn!(
                 sink = NAME,
                 address = %self.address,
-                "beanstalkd keeps jobs in memory only (stats: {WAL_STATS_KEY} 0, started \
-                 without -b): jobs it acknowledged are lost if it stops; start it with `-b DIR`"
+                "{NO_WAL_WARNING}"
             );
         }
         self.wal = wal;
