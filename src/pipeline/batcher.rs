@@ -168,7 +168,19 @@ impl<S: Sink> Batcher<'_, S> {
                     }
                 };
                 match sent {
-                    Ok(()) => break,
+                    Ok(()) => {
+                        // The acknowledgement instant, which the sink
+                        // benchmark pairs with each ticket's commit time.
+                        let (sink, first_sequence) =
+                            (self.sink.name(), self.checkpoint.next_sequence);
+                        debug!(
+                            sink,
+                            first_sequence,
+                            records = records.len(),
+                            "batch acknowledged"
+                        );
+                        break;
+                    }
                     Err(error) if error.is_transient() => {
                         let (sink, backoff_ms) = (self.sink.name(), backoff.as_millis() as u64);
                         let count = records.len();
