@@ -1,18 +1,29 @@
-//! End to end into a real beanstalkd through the connector binary: killed
-//! with SIGKILL at random moments while tickets are created, it loses no
-//! ticket and repeats only byte-identical copies of jobs that were in
-//! flight; a beanstalkd that is not up at start is waited for, with a log
-//! line each time the connector retries.
+//! End to end through the connector binary: killed with SIGKILL at random
+//! moments while tickets are created, it loses no ticket and repeats only
+//! byte-identical copies of records that were in flight, into a real
+//! beanstalkd and into a local Firehose (moto, S3 destination); a
+//! beanstalkd that is not up at start is waited for, with a log line each
+//! time the connector retries.
+//!
+//! The Firehose connector gets its AWS credentials through its own
+//! environment ([`spawn_connector_with_env`]), never this process's.
 
 mod common;
+#[path = "firehose/http.rs"]
+#[allow(dead_code)]
+mod http;
+#[path = "firehose/moto.rs"]
+#[allow(dead_code)]
+mod moto;
 
-use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use common::beanstalkd::Beanstalkd;
+use common::delivered::{Copy, check_copies, distinct_sequences, parse_copy};
 use common::*;
+use moto::{Moto, REGION, create_stream, delivered, object_count};
 use rand::Rng;
 
 /// The tube every test of this file uses (not `default`, so `use` is sent).
@@ -54,89 +65,27 @@ fn terminate(mut child: Child) {
     assert!(status.success(), "clean exit on SIGTERM: {status:?}");
 }
 
-/// One job's record: its bytes, sequence, event id and creation time.
-struct Job {
-    body: Vec<u8>,
-    sequence: u64,
-    event_id: String,
-    created: String,
-}
-
-fn parse_job(body: Vec<u8>) -> Job {
-    let value: serde_json::Value = serde_json::from_slice(&body)
-        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&body)));
-    Job {
-        sequence: value["sequence"].as_u64().expect("a sequence"),
-        event_id: value["event_id"].as_str().expect("an event_id").to_owned(),
-        created: value["datetime_complete"].as_str().unwrap().to_owned(),
-        body,
-    }
-}
-
 /// Drains the tube until it has given jobs of `n` distinct sequences, then
 /// once more after a pause, for late repeats. Returns every job in the
 /// order beanstalkd handed them out (job id order: all have one priority).
-async fn drain_until(beanstalkd: &Beanstalkd, n: usize, timeout: Duration) -> Vec<Job> {
+async fn drain_until(beanstalkd: &Beanstalkd, n: usize, timeout: Duration) -> Vec<Copy> {
     let started = Instant::now();
-    let mut jobs: Vec<Job> = Vec::new();
+    let mut jobs: Vec<Copy> = Vec::new();
     loop {
-        jobs.extend(beanstalkd.drain(TUBE).await.into_iter().map(parse_job));
-        let mut distinct: Vec<u64> = jobs.iter().map(|j| j.sequence).collect();
-        distinct.sort_unstable();
-        distinct.dedup();
-        if distinct.len() >= n {
+        jobs.extend(beanstalkd.drain(TUBE).await.into_iter().map(parse_copy));
+        let distinct = distinct_sequences(&jobs);
+        if distinct >= n {
             break;
         }
         assert!(
             started.elapsed() < timeout,
-            "only {} of {n} records after {timeout:?}",
-            distinct.len()
+            "only {distinct} of {n} records after {timeout:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    jobs.extend(beanstalkd.drain(TUBE).await.into_iter().map(parse_job));
+    jobs.extend(beanstalkd.drain(TUBE).await.into_iter().map(parse_copy));
     jobs
-}
-
-/// Checks the jobs against `n` tickets: the first copies are sequences 1 to
-/// `n` in order, each with its ticket's creation time and an event id of its
-/// own; any later copy is byte for byte its first copy. Returns how many
-/// repeats there were.
-fn check_jobs(jobs: &[Job], n: u32) -> usize {
-    let mut first: HashMap<u64, &Job> = HashMap::new();
-    let mut repeats = 0;
-    for job in jobs {
-        match first.get(&job.sequence) {
-            None => {
-                let i = first.len() as u32;
-                assert_eq!(job.sequence, u64::from(i) + 1, "first copy {i}: sequence");
-                assert_eq!(job.created, created_at(i), "first copy {i}: ticket order");
-                first.insert(job.sequence, job);
-            }
-            Some(original) => {
-                assert_eq!(
-                    job.event_id, original.event_id,
-                    "repeat of sequence {}: same event_id",
-                    job.sequence
-                );
-                assert!(
-                    job.body == original.body,
-                    "repeat of sequence {} differs: {} vs {}",
-                    job.sequence,
-                    String::from_utf8_lossy(&job.body),
-                    String::from_utf8_lossy(&original.body)
-                );
-                repeats += 1;
-            }
-        }
-    }
-    assert_eq!(first.len(), n as usize, "every ticket present, no extra");
-    let mut ids: Vec<&str> = first.values().map(|j| j.event_id.as_str()).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    assert_eq!(ids.len(), n as usize, "one distinct event_id per ticket");
-    repeats
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -183,9 +132,9 @@ async fn connector_killed_mid_batch_into_beanstalk_loses_nothing() {
     let jobs = drain_until(&beanstalkd, TICKETS as usize, Duration::from_secs(90)).await;
     terminate(child);
     let mut jobs = jobs;
-    jobs.extend(beanstalkd.drain(TUBE).await.into_iter().map(parse_job));
+    jobs.extend(beanstalkd.drain(TUBE).await.into_iter().map(parse_copy));
 
-    let repeats = check_jobs(&jobs, TICKETS);
+    let repeats = check_copies(&jobs, TICKETS, created_at);
     assert!(
         killed_during_creation >= 3,
         "only {killed_during_creation} of {kills} kills fell while tickets were created"
@@ -241,11 +190,153 @@ async fn beanstalkd_down_at_start_is_waited_for() {
     }
     let jobs = drain_until(&beanstalkd, TICKETS as usize, Duration::from_secs(60)).await;
     terminate(child);
-    let repeats = check_jobs(&jobs, TICKETS);
+    let repeats = check_copies(&jobs, TICKETS, created_at);
     assert_eq!(repeats, 0, "nothing was in flight: no repeat");
     assert_eq!(jobs.len(), TICKETS as usize);
     println!(
         "{TICKETS} tickets created while beanstalkd was down ({retries_while_down} retry lines \
          logged), all delivered once, in order, after it started"
+    );
+}
+
+/// The delivery stream and bucket of the Firehose test.
+const STREAM: &str = "e2e-kill";
+const BUCKET: &str = "e2e-kill-bucket";
+
+/// The environment the Firehose connector runs with: test credentials
+/// (moto checks no signature) and no instance metadata lookups.
+const AWS_ENV: [(&str, &str); 4] = [
+    ("AWS_ACCESS_KEY_ID", "test"),
+    ("AWS_SECRET_ACCESS_KEY", "test"),
+    ("AWS_REGION", REGION),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+];
+
+/// Writes the connector's configuration for `db` into `state`: Firehose
+/// sink on `moto`, NDJSON data (a Firehose record is the data serializer's
+/// output) with `event_id` and `sequence`, batches lingering 50 ms so that
+/// each holds several tickets and moto's objects stay well under the 1,000
+/// one listing returns. Checks that it loads.
+fn write_firehose_config(db: &TestDb, state: &Path, start: &str, moto: &Moto) -> PathBuf {
+    let toml = format!(
+        "[source]\nurl = \"{}\"\ntable_prefix = \"{}\"\nserver_id = {}\nstart = \"{start}\"\n\
+         [tickets_creation]\ndata_serializer = \"ndjson\"\nrecord = \"plain\"\n\
+         extra_fields = [\"event_id\", \"sequence\"]\n\
+         [checkpoint]\ndir = \"{}\"\n[pipeline]\nlinger_ms = 50\n\
+         [sink]\ntype = \"firehose\"\ndelivery_stream = \"{STREAM}\"\nregion = \"{REGION}\"\n\
+         endpoint_url = \"{}\"\ntimeout_secs = 5\n[helpdesk]\ncode = \"BFX\"\n",
+        db.url,
+        db.prefix,
+        1000 + rand::random::<u32>() % 1_000_000,
+        state.join("cp").display(),
+        moto.url(),
+    );
+    let file = state.join("connector.toml");
+    std::fs::write(&file, toml).unwrap();
+    osticket_cdc::config::Settings::load_with_env(Some(&file), []).expect("the config loads");
+    file
+}
+
+/// Every NDJSON line of the objects of `bucket`, in the order moto created
+/// the objects.
+async fn firehose_copies(moto: &Moto, bucket: &str) -> Vec<Copy> {
+    let stream = delivered(moto.addr(), bucket).await.concat();
+    assert!(
+        stream.is_empty() || stream.ends_with(b"\n"),
+        "a record was cut"
+    );
+    stream
+        .split_inclusive(|&b| b == b'\n')
+        .map(|line| parse_copy(line.to_vec()))
+        .collect()
+}
+
+/// Waits until moto's objects have stopped growing for a while and hold
+/// `n` distinct sequences (reading them while one is written could see the
+/// registry and the listing disagree).
+async fn wait_for_firehose(moto: &Moto, bucket: &str, n: usize, timeout: Duration) {
+    let started = Instant::now();
+    let (mut count, mut since) = (usize::MAX, Instant::now());
+    loop {
+        let now = object_count(moto.addr(), bucket).await;
+        if now != count {
+            (count, since) = (now, Instant::now());
+        } else if since.elapsed() > Duration::from_millis(1500)
+            && distinct_sequences(&firehose_copies(moto, bucket).await) >= n
+        {
+            return;
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "{count} objects and not every ticket after {timeout:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connector_killed_mid_batch_into_firehose_loses_nothing() {
+    const TICKETS: u32 = 1000;
+    let moto = Moto::shared();
+    create_stream(moto.addr(), STREAM, BUCKET).await;
+    let mut db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
+    seed_names(&mut db).await;
+    let state = tempfile::tempdir().unwrap();
+    let start = binlog_end(&mut db.conn).await;
+    let config = write_firehose_config(&db, state.path(), &start, moto);
+    let log = state.path().join("connector.log");
+
+    // Tickets are created in the background the whole time, paced so the
+    // kills below fall while they are.
+    let inserter = tokio::spawn(async move {
+        for i in 0..TICKETS {
+            db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i))
+                .await;
+            tokio::time::sleep(Duration::from_millis(3)).await;
+        }
+        db
+    });
+
+    // The Firehose sink checks the stream at start, so a run lives longer
+    // than into beanstalkd before it is killed.
+    let mut rng = rand::rng();
+    let (mut kills, mut killed_during_creation) = (0, 0);
+    let mut objects_at_kill = Vec::new();
+    while (kills < 4 || !inserter.is_finished()) && kills < 12 {
+        let mut child = spawn_connector_with_env(&config, &log, &AWS_ENV);
+        tokio::time::sleep(Duration::from_millis(rng.random_range(200..1000))).await;
+        if !inserter.is_finished() {
+            killed_during_creation += 1;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        kills += 1;
+        objects_at_kill.push(object_count(moto.addr(), BUCKET).await);
+    }
+    let _db = inserter.await.unwrap();
+
+    // A last run delivers the rest, then stops cleanly on SIGTERM.
+    let child = spawn_connector_with_env(&config, &log, &AWS_ENV);
+    wait_for_firehose(moto, BUCKET, TICKETS as usize, Duration::from_secs(120)).await;
+    terminate(child);
+    let copies = firehose_copies(moto, BUCKET).await;
+
+    let repeats = check_copies(&copies, TICKETS, created_at);
+    assert!(
+        killed_during_creation >= 3,
+        "only {killed_during_creation} of {kills} kills fell while tickets were created"
+    );
+    let delivering_runs = objects_at_kill.windows(2).filter(|w| w[1] > w[0]).count();
+    assert!(
+        delivering_runs >= 2,
+        "killed runs delivered records before their kill: S3 objects after each kill \
+         {objects_at_kill:?}"
+    );
+    println!(
+        "{TICKETS} tickets, {kills} SIGKILLs ({killed_during_creation} during creation; S3 \
+         objects after each {objects_at_kill:?}): {} records in {} objects, every ticket present \
+         in order, {repeats} byte-identical repeats",
+        copies.len(),
+        object_count(moto.addr(), BUCKET).await
     );
 }

@@ -1,8 +1,10 @@
-//! End to end into a local Firehose (moto, S3 destination): tickets created
-//! in MariaDB flow through the in-process pipeline, whose Firehose sink
-//! takes the standard AWS credential chain; the S3 objects read in the
+//! End to end into a local Firehose (moto, S3 destination): 5,000 tickets
+//! created in MariaDB (the first ones the osTicket way, the rest in
+//! multi-row INSERTs) flow through the in-process pipeline, whose Firehose
+//! sink takes the standard AWS credential chain; the S3 objects read in the
 //! order moto created them hold exactly one NDJSON line per ticket, in
-//! commit order, each the data serializer's bytes for that ticket.
+//! commit order, each the data serializer's bytes for that ticket as
+//! `preview` computes them (both use `RecordEncoder::stages`).
 //!
 //! The pipeline path has no way to pass credentials but the process
 //! environment, so this file holds one test only: nothing else in this
@@ -19,33 +21,15 @@ mod moto;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use common::bulk::{event, insert_tickets};
 use common::*;
-use osticket_cdc::assembly::TicketCreated;
 use osticket_cdc::codec::RecordEncoder;
 use osticket_cdc::config::SinkConfig;
 use osticket_cdc::sink::FirehoseConfig;
 
-use http::{Message, exchange};
-use moto::{Moto, REGION, create_stream, delivered};
+use moto::{Moto, REGION, create_stream, delivered, object_count};
 
-fn created_at(i: u32) -> String {
-    let (h, m, s) = (i / 3600, (i / 60) % 60, i % 60);
-    format!("2024-10-10 {h:02}:{m:02}:{s:02}")
-}
-
-fn event(i: u32) -> TicketCreated {
-    seeded_event(created_at(i), u64::from(1 + i % 4), u64::from(i % 3))
-}
-
-/// How many S3 objects moto has created for `bucket` (one per accepted
-/// call), from its model registry.
-async fn object_count(moto: SocketAddr, bucket: &str) -> usize {
-    let request = Message::request("GET", "/moto-api/data.json", moto, Vec::new());
-    let models = exchange(moto, request).await.unwrap().json();
-    models["s3"]["FakeKey"].as_array().map_or(0, |keys| {
-        keys.iter().filter(|k| k["bucket_name"] == bucket).count()
-    })
-}
+const DAY: &str = "2024-10-10";
 
 /// The lines (each with its LF) of the objects of `bucket`, concatenated
 /// in creation order.
@@ -58,7 +42,7 @@ async fn lines(moto: SocketAddr, bucket: &str) -> Vec<Vec<u8>> {
 }
 
 #[test]
-fn tickets_arrive_in_firehose_in_order() {
+fn five_thousand_tickets_arrive_in_firehose_in_order() {
     // SAFETY: the only test of this binary, and no thread has been started
     // yet: nothing reads or writes the environment concurrently.
     unsafe {
@@ -71,11 +55,11 @@ fn tickets_arrive_in_firehose_in_order() {
         .enable_all()
         .build()
         .unwrap()
-        .block_on(deliver_300_tickets());
+        .block_on(deliver_5000_tickets());
 }
 
-async fn deliver_300_tickets() {
-    const TICKETS: u32 = 300;
+async fn deliver_5000_tickets() {
+    const TICKETS: u32 = 5000;
     let (stream, bucket) = ("e2e-tickets", "e2e-tickets-bucket");
     let moto = Moto::shared();
     create_stream(moto.addr(), stream, bucket).await;
@@ -86,7 +70,8 @@ async fn deliver_300_tickets() {
     let state = tempfile::tempdir().unwrap();
     let start = binlog_end(&mut db.conn).await;
     let extra = format!(
-        "start = \"{start}\"\n[tickets_creation]\ndata_serializer = \"ndjson\"\nrecord = \"plain\"\n"
+        "start = \"{start}\"\n[tickets_creation]\ndata_serializer = \"ndjson\"\nrecord = \"plain\"\n\
+         extra_fields = [\"sequence\"]\n"
     );
     let mut settings = settings(
         &db.url,
@@ -104,10 +89,7 @@ async fn deliver_300_tickets() {
     let started = Instant::now();
     let running = start_pipeline(settings).await;
 
-    for i in 0..TICKETS {
-        db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i))
-            .await;
-    }
+    insert_tickets(&mut db, DAY, TICKETS).await;
 
     // Wait until moto's objects stop growing for a while and hold every
     // ticket (reading them while one is written could see the registry and
@@ -124,8 +106,8 @@ async fn deliver_300_tickets() {
             break;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(90),
-            "{count} objects and not every ticket after 90 s"
+            started.elapsed() < Duration::from_secs(180),
+            "{count} objects and not every ticket after 180 s"
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -136,7 +118,10 @@ async fn deliver_300_tickets() {
     // Exactly one line per ticket, in order, the data serializer's bytes.
     assert_eq!(lines.len(), TICKETS as usize, "one line per ticket");
     for (i, line) in lines.iter().enumerate() {
-        let want = encoder.stages(&event(i as u32), i as u64 + 1).unwrap().data;
+        let want = encoder
+            .stages(&event(DAY, i as u32), i as u64 + 1)
+            .unwrap()
+            .data;
         assert_eq!(
             String::from_utf8_lossy(line),
             String::from_utf8_lossy(&want),

@@ -19,6 +19,7 @@ mod harness;
 #[path = "firehose/http.rs"]
 mod http;
 #[path = "firehose/moto.rs"]
+#[allow(dead_code)]
 mod moto;
 #[path = "firehose/proxy.rs"]
 mod proxy;

@@ -161,7 +161,17 @@ impl<S: Sink> Batcher<'_, S> {
         if !records.is_empty() {
             let deadline_rx = self.deadline_rx.clone();
             match send_until_acknowledged(&mut self.sink, &records, deadline_rx).await {
-                Ok(()) => {}
+                Ok(()) => {
+                    // The acknowledgement instant, which the sink benchmark
+                    // pairs with each ticket's commit time.
+                    let (sink, first_sequence) = (self.sink.name(), self.checkpoint.next_sequence);
+                    debug!(
+                        sink,
+                        first_sequence,
+                        records = records.len(),
+                        "batch acknowledged"
+                    );
+                }
                 Err(Undelivered::GaveUp) => return Err(self.deadline_error(records.len())),
                 Err(Undelivered::Sink(error)) => {
                     let (sink, checkpoint) = (self.sink.name(), &self.checkpoint.position);

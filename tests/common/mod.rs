@@ -10,6 +10,8 @@
 #![allow(dead_code)]
 
 pub mod beanstalkd;
+pub mod bulk;
+pub mod delivered;
 pub mod scenarios;
 
 use std::path::{Path, PathBuf};
@@ -520,6 +522,17 @@ impl Server {
 
 /// Runs the connector binary on `config`, its stderr appended to `log`.
 pub fn spawn_connector(config: &Path, log: &Path) -> std::process::Child {
+    spawn_connector_with_env(config, log, &[])
+}
+
+/// [`spawn_connector`] with extra environment variables for the connector
+/// only (such as AWS credentials), leaving this process's environment,
+/// which parallel tests share, alone.
+pub fn spawn_connector_with_env(
+    config: &Path,
+    log: &Path,
+    env: &[(&str, &str)],
+) -> std::process::Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -528,6 +541,7 @@ pub fn spawn_connector(config: &Path, log: &Path) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
         .args(["run", "--config"])
         .arg(config)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::null())
         .stderr(log)
         .spawn()

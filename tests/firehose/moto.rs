@@ -182,6 +182,15 @@ pub async fn delete_stream(moto: SocketAddr, stream: &str) {
         .expect("moto deletes the delivery stream");
 }
 
+/// How many objects moto holds in `bucket` (without reading them).
+pub async fn object_count(moto: SocketAddr, bucket: &str) -> usize {
+    let request = Message::request("GET", "/moto-api/data.json", moto, Vec::new());
+    let models = exchange(moto, request).await.unwrap().json();
+    models["s3"]["FakeKey"].as_array().map_or(0, |keys| {
+        keys.iter().filter(|k| k["bucket_name"] == bucket).count()
+    })
+}
+
 /// The objects of `bucket` in the order moto created them (one per
 /// accepted `PutRecordBatch`), their bytes as stored.
 pub async fn delivered(moto: SocketAddr, bucket: &str) -> Vec<Vec<u8>> {
