@@ -353,12 +353,9 @@ pub fn main() -> ExitCode {
             log_format,
         } => {
             init_logging(&log_format);
-            let settings = match Settings::load(config.as_deref()) {
+            let settings = match load_settings(config.as_deref()) {
                 Ok(settings) => settings,
-                Err(e) => {
-                    eprintln!("osticket-cdc: {e}");
-                    return ExitCode::from(EXIT_CONFIG);
-                }
+                Err(code) => return code,
             };
             let filter = TicketFilter { since, ids };
             runtime().block_on(backfill_command(settings, filter, sink))
@@ -372,12 +369,9 @@ pub fn main() -> ExitCode {
             log_format,
         } => {
             init_logging(&log_format);
-            let settings = match Settings::load(config.as_deref()) {
+            let settings = match load_settings(config.as_deref()) {
                 Ok(settings) => settings,
-                Err(e) => {
-                    eprintln!("osticket-cdc: {e}");
-                    return ExitCode::from(EXIT_CONFIG);
-                }
+                Err(code) => return code,
             };
             runtime().block_on(replay_command(settings, from, to, sink))
         }
@@ -404,17 +398,11 @@ pub fn main() -> ExitCode {
 
 /// `checkpoint show` and `checkpoint reset`.
 fn checkpoint(config: Option<PathBuf>, command: CheckpointCommand) -> ExitCode {
-    let settings = match Settings::load(config.as_deref()) {
+    let settings = match load_settings(config.as_deref()) {
         Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("osticket-cdc: {e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
+        Err(code) => return code,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime can be built");
+    let runtime = current_thread_runtime();
     let result = runtime.block_on(async {
         match command {
             CheckpointCommand::Show => ops_checkpoint::show(&settings).await,
@@ -442,17 +430,11 @@ fn checkpoint(config: Option<PathBuf>, command: CheckpointCommand) -> ExitCode {
 /// `doctor`: one line per check on standard output, a summary on standard
 /// error.
 fn doctor(config: Option<PathBuf>) -> ExitCode {
-    let settings = match Settings::load(config.as_deref()) {
+    let settings = match load_settings(config.as_deref()) {
         Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("osticket-cdc: {e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
+        Err(code) => return code,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime can be built");
+    let runtime = current_thread_runtime();
     let mut out = std::io::stdout().lock();
     let result = runtime.block_on(doctor::run_doctor(&settings, config.as_deref(), &mut out));
     match result {
@@ -482,12 +464,9 @@ fn doctor(config: Option<PathBuf>) -> ExitCode {
 
 /// `preview`: nothing but the configuration is read.
 fn preview(config: Option<PathBuf>, ticket: PreviewArgs) -> ExitCode {
-    let settings = match Settings::load(config.as_deref()) {
+    let settings = match load_settings(config.as_deref()) {
         Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("osticket-cdc: {e}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
+        Err(code) => return code,
     };
     let encoder = RecordEncoder::new(settings.output);
     let mut out = std::io::stdout().lock();
@@ -528,10 +507,7 @@ fn from_plugin(
     }
     source.table_prefix = prefix;
 
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a tokio runtime can be built");
+    let runtime = current_thread_runtime();
     match runtime.block_on(from_plugin::convert_from_database(&source, url, selector)) {
         Ok(conversion) => {
             print!("{}", conversion.toml);
@@ -595,13 +571,7 @@ async fn replay_command(
     to: ReplayBound,
     sink: ReplayTarget,
 ) -> ExitCode {
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        let _ = stop_tx.send(true);
-        wait_for_signal().await;
-        std::process::exit(i32::from(EXIT_INTERRUPTED));
-    });
+    let stop_rx = stop_on_signal();
     match replay::replay(&settings, &from, &to, &sink, stop_rx).await {
         Ok(summary) => {
             let numbers = match summary.first_sequence {
@@ -637,13 +607,7 @@ async fn backfill_command(
     filter: TicketFilter,
     sink: ReplayTarget,
 ) -> ExitCode {
-    let (stop_tx, stop_rx) = watch::channel(false);
-    tokio::spawn(async move {
-        wait_for_signal().await;
-        let _ = stop_tx.send(true);
-        wait_for_signal().await;
-        std::process::exit(i32::from(EXIT_INTERRUPTED));
-    });
+    let stop_rx = stop_on_signal();
     let progress = |len| crate::ops::progress::counter(len, "backfilling", "tickets");
     match ops_backfill::backfill(&settings, filter, &sink, stop_rx, &progress).await {
         Ok(summary) if summary.complete => {
@@ -666,6 +630,35 @@ async fn backfill_command(
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// The configuration, or exit code 2 after saying why.
+fn load_settings(config: Option<&std::path::Path>) -> Result<Settings, ExitCode> {
+    Settings::load(config).map_err(|e| {
+        eprintln!("osticket-cdc: {e}");
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+/// Turns true on the first SIGTERM or SIGINT; a second one exits at once
+/// with 130. For the commands that stop between batches.
+fn stop_on_signal() -> watch::Receiver<bool> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = stop_tx.send(true);
+        wait_for_signal().await;
+        std::process::exit(i32::from(EXIT_INTERRUPTED));
+    });
+    stop_rx
+}
+
+/// A single-threaded runtime for the commands that ask and answer.
+fn current_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime can be built")
 }
 
 /// A multi-threaded runtime for the commands that stream.

@@ -181,26 +181,7 @@ async fn a_purged_checkpoint_binlog_stops_with_the_ways_on() {
     assert!(first.wait().unwrap().success());
 
     // Rotate twice and purge everything before the newest file.
-    db.exec("FLUSH BINARY LOGS").await;
-    db.exec("FLUSH BINARY LOGS").await;
-    let end = binlog_end(&mut db.conn).await;
-    let newest = end.split(':').next().unwrap().to_owned();
-    // MariaDB keeps a log a dump thread still reads (the stopped
-    // connector's may linger a moment): purge until the first one is gone.
-    for _ in 0..50 {
-        db.exec(&format!("PURGE BINARY LOGS TO '{newest}'")).await;
-        let row: mysql_async::Row = db
-            .conn
-            .query_first("SHOW BINARY LOGS")
-            .await
-            .unwrap()
-            .unwrap();
-        let oldest: String = row.get(0).unwrap();
-        if oldest == newest {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
+    let newest = purge_all_but_newest_binlog(&mut db).await;
 
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
         .args(["run", "--config"])

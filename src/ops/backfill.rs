@@ -20,7 +20,7 @@ use tracing::info;
 use super::replay::{Target, open_target};
 use crate::assembly::{Assembler, Directory};
 use crate::codec::RecordEncoder;
-use crate::config::{Settings, SinkConfig};
+use crate::config::Settings;
 use crate::pipeline::PipelineError;
 use crate::pipeline::backfill::BackfillEmitter;
 use crate::source::BinlogPosition;
@@ -64,16 +64,7 @@ pub async fn backfill(
         "backfill: consistent read opened");
     let assembler = Assembler::new(Directory::from_rows(snapshot.rows));
     let encoder = RecordEncoder::new(settings.output.clone());
-    let emitter = BackfillEmitter {
-        names: &names,
-        filter,
-        assembler: &assembler,
-        encoder: &encoder,
-        data_only: matches!(settings.sink, SinkConfig::Firehose(_)),
-        enabled: settings.tickets_creation_enabled,
-        first_sequence: 1,
-        total: selected,
-    };
+    let emitter = BackfillEmitter::new(settings, &names, filter, &assembler, &encoder, selected);
     let bar = progress(selected);
     let emitted = emitter.emit(&mut conn, &mut sink, &stop_rx, &bar).await?;
     bar.finish_and_clear();

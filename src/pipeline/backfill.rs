@@ -13,6 +13,7 @@ use super::PipelineError;
 use super::deliver::{Undelivered, send_until_acknowledged};
 use crate::assembly::Assembler;
 use crate::codec::RecordEncoder;
+use crate::config::{Settings, SinkConfig};
 use crate::sink::Sink;
 use crate::source::backfill::{TicketFilter, ticket_page};
 use crate::source::schema::TableNames;
@@ -49,7 +50,29 @@ pub struct Emitted {
     pub complete: bool,
 }
 
-impl BackfillEmitter<'_> {
+impl<'a> BackfillEmitter<'a> {
+    /// An emitter of `filter`'s tickets with the configured output, numbering
+    /// from 1.
+    pub fn new(
+        settings: &Settings,
+        names: &'a TableNames,
+        filter: TicketFilter,
+        assembler: &'a Assembler,
+        encoder: &'a RecordEncoder,
+        total: u64,
+    ) -> Self {
+        Self {
+            names,
+            filter,
+            assembler,
+            encoder,
+            data_only: matches!(settings.sink, SinkConfig::Firehose(_)),
+            enabled: settings.tickets_creation_enabled,
+            first_sequence: 1,
+            total,
+        }
+    }
+
     /// Reads pages on `conn` (inside the open snapshot) and sends each to
     /// `sink` until every selected ticket is acknowledged, or `stop_rx`
     /// turns true (checked between pages, and while a sink is retried).

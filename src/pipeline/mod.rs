@@ -304,16 +304,7 @@ async fn backfill_first<S: Sink>(
         "first start: backfilling the tickets already in the database");
     let assembler = Assembler::new(Directory::from_rows(snapshot.rows.clone()));
     let encoder = RecordEncoder::new(settings.output.clone());
-    let emitter = BackfillEmitter {
-        names: &names,
-        filter,
-        assembler: &assembler,
-        encoder: &encoder,
-        data_only: matches!(settings.sink, SinkConfig::Firehose(_)),
-        enabled: settings.tickets_creation_enabled,
-        first_sequence: 1,
-        total,
-    };
+    let emitter = BackfillEmitter::new(settings, &names, filter, &assembler, &encoder, total);
     let hidden = indicatif::ProgressBar::hidden();
     let emitted = emitter.emit(conn, sink, shutdown_rx, &hidden).await?;
     source_backfill::close(conn).await?;

@@ -22,8 +22,8 @@ use mysql_async::prelude::Queryable;
 
 use super::connect::{Flavor, binlog_end};
 use super::schema::TableNames;
-use super::snapshot::{mariadb_gtid_at, read_rows};
-use super::{BinlogPosition, SourceError, TicketRow};
+use super::snapshot::{mariadb_gtid_at, mariadb_snapshot_position, read_rows};
+use super::{SourceError, TicketRow};
 use crate::source::Snapshot;
 
 /// Tickets per page.
@@ -68,21 +68,7 @@ pub async fn open(
             conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY")
                 .await
                 .map_err(query)?;
-            let status: Vec<(String, String)> = conn
-                .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
-                .await
-                .map_err(query)?;
-            let value = |name: &str| {
-                status
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.clone())
-            };
-            let file = value("binlog_snapshot_file").unwrap_or_default();
-            let pos = value("binlog_snapshot_position")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(4);
-            let position = BinlogPosition::new(file, pos);
+            let position = mariadb_snapshot_position(conn).await?;
             let gtid = mariadb_gtid_at(conn, &position).await?;
             (position, gtid)
         }

@@ -49,25 +49,11 @@ pub async fn take_snapshot(
             conn.query_drop("START TRANSACTION WITH CONSISTENT SNAPSHOT")
                 .await
                 .map_err(SourceError::from_mysql)?;
-            let status: Vec<(String, String)> = conn
-                .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
-                .await
-                .map_err(SourceError::from_mysql)?;
-            let value = |name: &str| {
-                status
-                    .iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.clone())
-            };
-            let file = value("binlog_snapshot_file").unwrap_or_default();
-            let pos = value("binlog_snapshot_position")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(4);
+            let position = mariadb_snapshot_position(conn).await?;
             let rows = read_rows(conn, names).await?;
             conn.query_drop("COMMIT")
                 .await
                 .map_err(SourceError::from_mysql)?;
-            let position = BinlogPosition::new(file, pos);
             let gtid_state = mariadb_gtid_at(conn, &position).await?;
             Ok(Snapshot {
                 position,
@@ -181,6 +167,28 @@ pub async fn resolve_start(
             }
         }
     }
+}
+
+/// The binlog position MariaDB fixed for the consistent snapshot this
+/// connection's transaction holds (`binlog_snapshot_file`/`_position`).
+pub(crate) async fn mariadb_snapshot_position(
+    conn: &mut Conn,
+) -> Result<BinlogPosition, SourceError> {
+    let status: Vec<(String, String)> = conn
+        .query("SHOW STATUS LIKE 'binlog_snapshot_%'")
+        .await
+        .map_err(SourceError::from_mysql)?;
+    let value = |name: &str| {
+        status
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let file = value("binlog_snapshot_file").unwrap_or_default();
+    let pos = value("binlog_snapshot_position")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(4);
+    Ok(BinlogPosition::new(file, pos))
 }
 
 /// MariaDB's GTID state at a binlog position.
