@@ -3,9 +3,13 @@
 //!
 //! `show` opens the store read-only, so it works while a connector runs,
 //! and asks the server how far its binlog has grown since. `reset` takes the
-//! store's lock, so it refuses while a connector holds it; it reads the
-//! department and help-topic tables again (the same consistent snapshot as a
-//! first start) and stores them with the new position in one atomic write.
+//! store's lock, so it refuses while a connector holds it. It stores the
+//! department and help-topic rows as they were at the new position with it,
+//! in one atomic write: from the kept history when it reaches the target
+//! (the rows at the last commit mark before it and the binlog's changes up
+//! to it, [`super::replay::names_at`]), so records delivered again carry the
+//! names they had; otherwise, and for `latest`, today's rows from the same
+//! consistent snapshot as a first start.
 //! The file sink's offset and the `sequence` counter carry over, so the
 //! output file continues and sequence numbers keep increasing.
 //!
@@ -32,6 +36,7 @@ use crate::source::timeline::{first_at_or_after_on, first_not_in};
 use crate::source::{BinlogPosition, SourceError, TimePoint};
 
 use super::progress;
+use super::replay::names_at;
 
 /// Why a checkpoint command failed.
 #[derive(Debug, thiserror::Error)]
@@ -157,6 +162,35 @@ pub async fn reset(
         _ => resolve_start(&mut conn, flavor, to, &snapshot).await?,
     };
 
+    // Names as they were at the target when the history reaches it, so
+    // records delivered again carry the names they had the first time.
+    let history_rows = match to {
+        StartPosition::Latest => None,
+        _ if position.file.is_empty() => None,
+        _ => names_at(source, flavor, &store, &position)
+            .await
+            .unwrap_or_else(|error| {
+                let _ = writeln!(found, "note: the kept history could not be read ({error})");
+                None
+            }),
+    };
+    let rows = match history_rows {
+        Some(rows) => {
+            let _ = writeln!(
+                found,
+                "names:             as of the target, from the kept history"
+            );
+            rows
+        }
+        None => {
+            let _ = writeln!(
+                found,
+                "names:             as of now (the kept history does not reach the target)"
+            );
+            snapshot.rows
+        }
+    };
+
     let mut next = Checkpoint::new(position, gtid_state);
     if let Some(previous) = &previous {
         next.sink_offset = previous.sink_offset;
@@ -187,7 +221,7 @@ pub async fn reset(
     if dry_run {
         let _ = writeln!(out, "dry run: would reset to {target}; nothing changed");
     } else {
-        store.commit(&next, &DirectoryDelta::snapshot(snapshot.rows))?;
+        store.commit(&next, &DirectoryDelta::snapshot(rows))?;
         let _ = writeln!(out, "reset to {target}");
     }
     Ok(out)

@@ -53,13 +53,14 @@ use crate::assembly::{Assembler, Directory};
 use crate::checkpoint::{CheckpointError, CheckpointStore, binlog_index};
 use crate::codec::extra::rfc3339_utc;
 use crate::codec::{CodecError, RecordEncoder};
+use crate::config::SourceConfig;
 use crate::config::{Settings, SinkConfig};
 use crate::config::{looks_like_instant, parse_instant};
 use crate::pipeline::deliver::{Undelivered, send_until_acknowledged};
 use crate::sink::{AnySink, Record, SinkError, StdoutSink};
 use crate::source::connect::{Flavor, check_server, connect};
 use crate::source::timeline::first_at_or_after_on;
-use crate::source::{BinlogPosition, BinlogReader, SourceError};
+use crate::source::{BinlogPosition, BinlogReader, DirectoryKind, DirectoryRow, SourceError};
 
 /// One end of a replay range.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -321,6 +322,70 @@ pub async fn replay(
     result?;
     info!(records = replayer.summary.records, "replay done");
     Ok(replayer.summary)
+}
+
+/// The department and help-topic rows as they were at `target`, a
+/// transaction boundary, from the kept history: the rows at the last commit
+/// mark before it, then the binlog's changes up to it. `None` when the
+/// history does not reach back that far, the binlog from that mark is gone,
+/// or the binlog does not reach `target` within a few seconds; the caller
+/// then reads today's rows.
+///
+/// # Errors
+///
+/// Store and binlog failures.
+pub async fn names_at(
+    source: &SourceConfig,
+    flavor: Flavor,
+    store: &CheckpointStore,
+    target: &BinlogPosition,
+) -> Result<Option<Vec<(DirectoryKind, DirectoryRow)>>, ReplayError> {
+    let (Some(mark), Ok(target_order)) = (store.mark_at_or_before(target)?, order(target)) else {
+        return Ok(None);
+    };
+    let rows = store.directory_at(&mark.position)?;
+    if mark.position == *target {
+        return Ok(Some(rows));
+    }
+    let mut conn = connect(source).await?;
+    if !binary_logs(&mut conn).await?.contains(&mark.position.file) {
+        return Ok(None);
+    }
+    drop(conn);
+
+    let mut assembler = Assembler::new(Directory::from_rows(rows));
+    let mut reader_source = source.clone();
+    reader_source.server_id = super::command_server_id();
+    let reader = BinlogReader::new(reader_source, flavor, mark.position, mark.gtid_state);
+    let (transactions_tx, mut transactions_rx) = mpsc::channel(64);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let reader_task = tokio::spawn(reader.run(transactions_tx, stop_rx));
+    let reached = loop {
+        let next = tokio::time::timeout(Duration::from_secs(5), transactions_rx.recv()).await;
+        let Ok(Some(transaction)) = next else {
+            break false;
+        };
+        let end = order(&transaction.end)?;
+        if end > target_order {
+            // `target` is inside this transaction: not a boundary.
+            break false;
+        }
+        assembler.assemble(&transaction);
+        if end == target_order {
+            break true;
+        }
+    };
+    let _ = stop_tx.send(true);
+    drop(transactions_rx);
+    let _ = reader_task.await;
+    if !reached {
+        return Ok(None);
+    }
+    let rows = assembler
+        .directory()
+        .rows()
+        .map(|(kind, row)| (kind, row.clone()));
+    Ok(Some(rows.collect()))
 }
 
 /// The assembly and encoding state of a replay.
