@@ -195,6 +195,17 @@ async fn replay_matches_live(server: &Server) {
     assert_eq!(without_sequence(&all[5..9]), without_sequence(&first));
     // The first run stopped after 5 records: numbering goes on from 6.
     assert_eq!(parse_lines(&all[5..6])[0]["sequence"], 6);
+
+    // The binlog of the range purged: refused, naming the oldest file left.
+    let newest = purge_all_but_newest_binlog(&mut db).await;
+    let refused = replay(&config, &ends[0], &ends[2], "stdout");
+    assert_eq!(refused.status.code(), Some(8), "{}", stderr(&refused));
+    let said = stderr(&refused);
+    assert!(
+        said.contains("no longer has") && said.contains(&newest),
+        "{said}"
+    );
+    assert!(refused.stdout.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
