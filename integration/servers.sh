@@ -10,7 +10,8 @@
 #   servers.sh install-mysql                   optional MySQL 9.7, unpacked privately
 #   servers.sh start-mariadb DIR PORT [ARG...] ARGs go to mariadbd after ours
 #   servers.sh start-mysql DIR PORT [ARG...]   ARGs go to mysqld after ours
-#   servers.sh start-beanstalkd DIR PORT [ARG...]
+#   servers.sh start-beanstalkd DIR PORT [--no-wal] [ARG...]
+#                                              --no-wal: without -b (jobs in memory only)
 #   servers.sh start-moto DIR PORT
 #   servers.sh stop DIR                        stops the servers whose pids are in DIR
 #   servers.sh status DIR
@@ -69,16 +70,21 @@ source "$SERVERS_LIB_DIR/databases.sh"
 
 servers_start_beanstalkd() (
     servers::init
-    [[ $# -ge 2 ]] || servers::usage "start-beanstalkd DIR PORT [ARG...]"
-    local dir port
+    [[ $# -ge 2 ]] || servers::usage "start-beanstalkd DIR PORT [--no-wal] [ARG...]"
+    local dir port wal
     dir=$(servers::prepare_dir "$1" beanstalkd)
     port=$(servers::check_port "$2")
     shift 2
     servers::require beanstalkd "run \`servers.sh install\`"
 
+    wal=(-b "$dir/wal")
+    if [[ ${1:-} == --no-wal ]]; then
+        wal=()
+        shift
+    fi
     mkdir -p "$dir/wal"
     servers::spawn "$dir" beanstalkd "$dir/beanstalkd.log" \
-        beanstalkd -l 127.0.0.1 -p "$port" -b "$dir/wal" "$@"
+        beanstalkd -l 127.0.0.1 -p "$port" "${wal[@]}" "$@"
     servers::wait_ready "$dir" beanstalkd "$dir/beanstalkd.log" 10 \
         servers::port_open "$port"
     echo "beanstalkd ready on 127.0.0.1:$port (pid $(servers::pid_of "$dir" beanstalkd))"

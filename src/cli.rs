@@ -20,6 +20,7 @@
 //! `config from-plugin` exits 1 when the database cannot be read, and 6 with
 //! the namespaces it found when `--plugin-id`/`--instance` must choose.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -530,11 +531,14 @@ fn from_plugin(
 }
 
 /// Logs go to standard error: standard output may be the record stream.
+/// Colours only on a terminal, so a file, journald or `docker logs` gets
+/// plain text.
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("OSTICKET_CDC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();

@@ -2,8 +2,8 @@
 //! moments while tickets are created, it loses no ticket and repeats only
 //! byte-identical copies of records that were in flight, into a real
 //! beanstalkd and into a local Firehose (moto, S3 destination); a
-//! beanstalkd that is not up at start is waited for, with a log line each
-//! time the connector retries.
+//! beanstalkd or a Firehose endpoint that is not up at start is waited for,
+//! with a log line each time the connector retries.
 //!
 //! The Firehose connector gets its AWS credentials through its own
 //! environment ([`spawn_connector_with_env`]), never this process's.
@@ -15,6 +15,9 @@ mod http;
 #[path = "firehose/moto.rs"]
 #[allow(dead_code)]
 mod moto;
+#[path = "firehose/proxy.rs"]
+#[allow(dead_code)]
+mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
@@ -23,7 +26,9 @@ use std::time::{Duration, Instant};
 use common::beanstalkd::Beanstalkd;
 use common::delivered::{Copy, check_copies, distinct_sequences, parse_copy};
 use common::*;
-use moto::{Moto, REGION, create_stream, delivered, object_count};
+use moto::{Moto, REGION, create_stream, delivered, free_port, object_count};
+use osticket_cdc::sink::beanstalk::NO_WAL_WARNING;
+use proxy::FaultProxy;
 use rand::Rng;
 
 /// The tube every test of this file uses (not `default`, so `use` is sent).
@@ -199,6 +204,41 @@ async fn beanstalkd_down_at_start_is_waited_for() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beanstalkd_without_its_write_ahead_log_is_warned_about_at_start() {
+    const TICKETS: u32 = 3;
+    let Some(beanstalkd) = Beanstalkd::start(&["--no-wal"]) else {
+        return;
+    };
+    let mut db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
+    seed_names(&mut db).await;
+    let state = tempfile::tempdir().unwrap();
+    let start = binlog_end(&mut db.conn).await;
+    let config = write_config(&db, state.path(), &start, beanstalkd.port);
+    let log = state.path().join("connector.log");
+
+    let child = spawn_connector(&config, &log);
+    for i in 0..TICKETS {
+        db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i))
+            .await;
+    }
+    // The warning comes with the connection, before the first job.
+    let jobs = drain_until(&beanstalkd, TICKETS as usize, Duration::from_secs(60)).await;
+    terminate(child);
+    assert_eq!(check_copies(&jobs, TICKETS, created_at), 0);
+    let text = std::fs::read_to_string(&log).unwrap();
+    let warnings = text
+        .lines()
+        .filter(|line| line.contains("WARN") && line.contains(NO_WAL_WARNING))
+        .count();
+    assert_eq!(warnings, 1, "one warning for the one connection:\n{text}");
+    // Standard error is a file here, not a terminal: no colour codes.
+    assert!(
+        !text.contains('\u{1b}'),
+        "escape codes in a log file:\n{text}"
+    );
+}
+
 /// The delivery stream and bucket of the Firehose test.
 const STREAM: &str = "e2e-kill";
 const BUCKET: &str = "e2e-kill-bucket";
@@ -213,23 +253,28 @@ const AWS_ENV: [(&str, &str); 4] = [
 ];
 
 /// Writes the connector's configuration for `db` into `state`: Firehose
-/// sink on `moto`, NDJSON data (a Firehose record is the data serializer's
+/// sink on delivery stream `stream` at `endpoint`, NDJSON data (a Firehose record is the data serializer's
 /// output) with `event_id` and `sequence`, batches lingering 50 ms so that
 /// each holds several tickets and moto's objects stay well under the 1,000
 /// one listing returns. Checks that it loads.
-fn write_firehose_config(db: &TestDb, state: &Path, start: &str, moto: &Moto) -> PathBuf {
+fn write_firehose_config(
+    db: &TestDb,
+    state: &Path,
+    start: &str,
+    stream: &str,
+    endpoint: &str,
+) -> PathBuf {
     let toml = format!(
         "[source]\nurl = \"{}\"\ntable_prefix = \"{}\"\nserver_id = {}\nstart = \"{start}\"\n\
          [tickets_creation]\ndata_serializer = \"ndjson\"\nrecord = \"plain\"\n\
          extra_fields = [\"event_id\", \"sequence\"]\n\
          [checkpoint]\ndir = \"{}\"\n[pipeline]\nlinger_ms = 50\n\
-         [sink]\ntype = \"firehose\"\ndelivery_stream = \"{STREAM}\"\nregion = \"{REGION}\"\n\
-         endpoint_url = \"{}\"\ntimeout_secs = 5\n[helpdesk]\ncode = \"BFX\"\n",
+         [sink]\ntype = \"firehose\"\ndelivery_stream = \"{stream}\"\nregion = \"{REGION}\"\n\
+         endpoint_url = \"{endpoint}\"\ntimeout_secs = 5\n[helpdesk]\ncode = \"BFX\"\n",
         db.url,
         db.prefix,
         1000 + rand::random::<u32>() % 1_000_000,
         state.join("cp").display(),
-        moto.url(),
     );
     let file = state.join("connector.toml");
     std::fs::write(&file, toml).unwrap();
@@ -283,7 +328,7 @@ async fn connector_killed_mid_batch_into_firehose_loses_nothing() {
     seed_names(&mut db).await;
     let state = tempfile::tempdir().unwrap();
     let start = binlog_end(&mut db.conn).await;
-    let config = write_firehose_config(&db, state.path(), &start, moto);
+    let config = write_firehose_config(&db, state.path(), &start, STREAM, &moto.url());
     let log = state.path().join("connector.log");
 
     // Tickets are created in the background the whole time, paced so the
@@ -338,5 +383,63 @@ async fn connector_killed_mid_batch_into_firehose_loses_nothing() {
          in order, {repeats} byte-identical repeats",
         copies.len(),
         object_count(moto.addr(), BUCKET).await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firehose_down_at_start_is_waited_for() {
+    const TICKETS: u32 = 50;
+    const LATE_STREAM: &str = "e2e-late";
+    const LATE_BUCKET: &str = "e2e-late-bucket";
+    // The stream exists on moto from the start; what is down is the
+    // endpoint the connector is given, a port nothing listens on until a
+    // relay to moto is started there.
+    let moto = Moto::shared();
+    create_stream(moto.addr(), LATE_STREAM, LATE_BUCKET).await;
+    let port = free_port();
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let mut db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
+    seed_names(&mut db).await;
+    let state = tempfile::tempdir().unwrap();
+    let start = binlog_end(&mut db.conn).await;
+    let config = write_firehose_config(&db, state.path(), &start, LATE_STREAM, &endpoint);
+    let log = state.path().join("connector.log");
+
+    let child = spawn_connector_with_env(&config, &log, &AWS_ENV);
+    for i in 0..TICKETS {
+        db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i))
+            .await;
+    }
+    let unreachable = format!("cannot check firehose delivery stream `{LATE_STREAM}`");
+    let started = Instant::now();
+    let retries_while_down = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let retries = text
+            .lines()
+            .filter(|line| line.contains("Firehose not reachable; retrying"))
+            .filter(|line| line.contains(&unreachable) && line.contains(&endpoint))
+            .count();
+        // Two lines: the connector keeps retrying, not only once.
+        if retries >= 2 {
+            break retries;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no two retry lines naming the stream and {endpoint} after 30 s:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    // Up: everything arrives, once, in order.
+    let _relay = FaultProxy::start_on(port, moto.addr()).await;
+    wait_for_firehose(moto, LATE_BUCKET, TICKETS as usize, Duration::from_secs(90)).await;
+    terminate(child);
+    let copies = firehose_copies(moto, LATE_BUCKET).await;
+    let repeats = check_copies(&copies, TICKETS, created_at);
+    assert_eq!(repeats, 0, "nothing was in flight: no repeat");
+    assert_eq!(copies.len(), TICKETS as usize);
+    println!(
+        "{TICKETS} tickets created while the Firehose endpoint was down ({retries_while_down} \
+         retry lines logged), all delivered once, in order, after it came up"
     );
 }

@@ -590,3 +590,32 @@ async fn beanstalkd_is_checked_and_its_absence_fails() {
     report.assert_exit(7);
     report.assert_line("FAIL", "sink", &["not reachable", "sink.host, sink.port"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beanstalkd_without_its_write_ahead_log_is_a_warning() {
+    let Some(beanstalkd) = Beanstalkd::start(&["--no-wal"]) else {
+        return;
+    };
+    let db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
+    let state = tempfile::tempdir().unwrap();
+    let config = config_for(&db, &state);
+    let beanstalk_sink = format!(
+        "[sink]\ntype = \"beanstalk\"\nport = {}\ntube = \"doctor\"\ntimeout_secs = 5",
+        beanstalkd.port
+    );
+    with_sink(&config, &state, &beanstalk_sink);
+
+    // Delivery works, only its durability is at stake: a warning, exit 0.
+    let report = run_doctor(&config);
+    report.assert_exit(0);
+    report.assert_line("OK", "sink", &["beanstalkd", "tube `doctor`"]);
+    report.assert_line(
+        "WARN",
+        "sink durability",
+        &[
+            "in memory only",
+            "binlog-current-index 0",
+            "start it with `-b DIR`",
+        ],
+    );
+}

@@ -72,7 +72,13 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Listens on a free port and forwards to `upstream`.
     pub async fn start(upstream: SocketAddr) -> FaultProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        FaultProxy::start_on(0, upstream).await
+    }
+
+    /// Listens on `port` of 127.0.0.1 (0: a free one) and forwards to
+    /// `upstream`; with no faults scripted, a plain relay.
+    pub async fn start_on(port: u16, upstream: SocketAddr) -> FaultProxy {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let state = Arc::new(Mutex::new(State::default()));
         let shared = Arc::clone(&state);
