@@ -39,6 +39,28 @@ fn created_at(i: u32) -> String {
     format!("2024-09-09 {h:02}:{m:02}:{s:02}")
 }
 
+/// Creates tickets `range` the osTicket way, spread over four departments
+/// and three topics, each created at [`created_at`] of its number.
+async fn create_tickets(db: &mut TestDb, range: std::ops::Range<u32>) {
+    for i in range {
+        db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i))
+            .await;
+    }
+}
+
+/// A database with names, a state directory, and a connector configuration
+/// (see [`write_config`]) starting at the binlog's end, delivering to the
+/// beanstalkd on `port`; the path of the connector's log beside it.
+async fn beanstalk_setup(port: u16) -> (TestDb, tempfile::TempDir, PathBuf, PathBuf) {
+    let mut db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
+    seed_names(&mut db).await;
+    let state = tempfile::tempdir().unwrap();
+    let start = binlog_end(&mut db.conn).await;
+    let config = write_config(&db, state.path(), &start, port);
+    let log = state.path().join("connector.log");
+    (db, state, config, log)
+}
+
 /// Writes the connector's configuration for `db` into `state` (beanstalk
 /// sink on `port`, plain JSON records with `event_id` and `sequence`),
 /// checks that it loads, and returns its path.
@@ -99,19 +121,13 @@ async fn connector_killed_mid_batch_into_beanstalk_loses_nothing() {
     let Some(beanstalkd) = Beanstalkd::start(&[]) else {
         return;
     };
-    let mut db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
-    seed_names(&mut db).await;
-    let state = tempfile::tempdir().unwrap();
-    let start = binlog_end(&mut db.conn).await;
-    let config = write_config(&db, state.path(), &start, beanstalkd.port);
-    let log = state.path().join("connector.log");
+    let (mut db, _state, config, log) = beanstalk_setup(beanstalkd.port).await;
 
     // Tickets are created in the background the whole time, paced so the
     // kills below fall while they are.
     let inserter = tokio::spawn(async move {
         for i in 0..TICKETS {
-            db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i))
-                .await;
+            create_tickets(&mut db, i..i + 1).await;
             tokio::time::sleep(Duration::from_millis(3)).await;
         }
         db
@@ -155,20 +171,12 @@ async fn connector_killed_mid_batch_into_beanstalk_loses_nothing() {
 async fn beanstalkd_down_at_start_is_waited_for() {
     const TICKETS: u32 = 50;
     let beanstalkd = Beanstalkd::unstarted();
-    let mut db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
-    seed_names(&mut db).await;
-    let state = tempfile::tempdir().unwrap();
-    let start = binlog_end(&mut db.conn).await;
-    let config = write_config(&db, state.path(), &start, beanstalkd.port);
-    let log = state.path().join("connector.log");
+    let (mut db, _state, config, log) = beanstalk_setup(beanstalkd.port).await;
 
     // The connector runs and tickets are created while nothing listens on
     // the port.
     let child = spawn_connector(&config, &log);
-    for i in 0..TICKETS {
-        db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i))
-            .await;
-    }
+    create_tickets(&mut db, 0..TICKETS).await;
     let unreachable = format!(
         "beanstalkd at 127.0.0.1:{} is not reachable",
         beanstalkd.port
@@ -210,18 +218,10 @@ async fn beanstalkd_without_its_write_ahead_log_is_warned_about_at_start() {
     let Some(beanstalkd) = Beanstalkd::start(&["--no-wal"]) else {
         return;
     };
-    let mut db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
-    seed_names(&mut db).await;
-    let state = tempfile::tempdir().unwrap();
-    let start = binlog_end(&mut db.conn).await;
-    let config = write_config(&db, state.path(), &start, beanstalkd.port);
-    let log = state.path().join("connector.log");
+    let (mut db, _state, config, log) = beanstalk_setup(beanstalkd.port).await;
 
     let child = spawn_connector(&config, &log);
-    for i in 0..TICKETS {
-        db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i))
-            .await;
-    }
+    create_tickets(&mut db, 0..TICKETS).await;
     // The warning comes with the connection, before the first job.
     let jobs = drain_until(&beanstalkd, TICKETS as usize, Duration::from_secs(60)).await;
     terminate(child);
@@ -335,8 +335,7 @@ async fn connector_killed_mid_batch_into_firehose_loses_nothing() {
     // kills below fall while they are.
     let inserter = tokio::spawn(async move {
         for i in 0..TICKETS {
-            db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i))
-                .await;
+            create_tickets(&mut db, i..i + 1).await;
             tokio::time::sleep(Duration::from_millis(3)).await;
         }
         db
@@ -406,10 +405,7 @@ async fn firehose_down_at_start_is_waited_for() {
     let log = state.path().join("connector.log");
 
     let child = spawn_connector_with_env(&config, &log, &AWS_ENV);
-    for i in 0..TICKETS {
-        db.create_ticket(u64::from(1 + i % 4), u64::from(i % 3), &created_at(i))
-            .await;
-    }
+    create_tickets(&mut db, 0..TICKETS).await;
     let unreachable = format!("cannot check firehose delivery stream `{LATE_STREAM}`");
     let started = Instant::now();
     let retries_while_down = loop {

@@ -562,19 +562,29 @@ async fn a_firehose_stream_must_exist() {
     report.assert_line("FAIL", "sink", &[&missing, "does not exist"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn beanstalkd_is_checked_and_its_absence_fails() {
-    let Some(beanstalkd) = Beanstalkd::start(&[]) else {
-        return;
-    };
+/// A beanstalkd started with `args` and a configuration whose sink is its
+/// tube `doctor` (with the database and state directory it needs), or
+/// `None` after saying why beanstalkd is skipped.
+async fn beanstalk_doctor_setup(
+    args: &[&str],
+) -> Option<(Beanstalkd, TestDb, tempfile::TempDir, PathBuf)> {
+    let beanstalkd = Beanstalkd::start(args)?;
     let db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
     let state = tempfile::tempdir().unwrap();
     let config = config_for(&db, &state);
-    let beanstalk_sink = format!(
+    let sink = format!(
         "[sink]\ntype = \"beanstalk\"\nport = {}\ntube = \"doctor\"\ntimeout_secs = 5",
         beanstalkd.port
     );
-    with_sink(&config, &state, &beanstalk_sink);
+    with_sink(&config, &state, &sink);
+    Some((beanstalkd, db, state, config))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beanstalkd_is_checked_and_its_absence_fails() {
+    let Some((beanstalkd, _db, _state, config)) = beanstalk_doctor_setup(&[]).await else {
+        return;
+    };
 
     let report = run_doctor(&config);
     assert_all_ok(&report);
@@ -593,17 +603,10 @@ async fn beanstalkd_is_checked_and_its_absence_fails() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn beanstalkd_without_its_write_ahead_log_is_a_warning() {
-    let Some(beanstalkd) = Beanstalkd::start(&["--no-wal"]) else {
+    let Some((_beanstalkd, _db, _state, config)) = beanstalk_doctor_setup(&["--no-wal"]).await
+    else {
         return;
     };
-    let db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
-    let state = tempfile::tempdir().unwrap();
-    let config = config_for(&db, &state);
-    let beanstalk_sink = format!(
-        "[sink]\ntype = \"beanstalk\"\nport = {}\ntube = \"doctor\"\ntimeout_secs = 5",
-        beanstalkd.port
-    );
-    with_sink(&config, &state, &beanstalk_sink);
 
     // Delivery works, only its durability is at stake: a warning, exit 0.
     let report = run_doctor(&config);
