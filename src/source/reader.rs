@@ -43,6 +43,28 @@ use super::schema::{
 use super::{BinlogPosition, GtidSet, SourceError, Transaction};
 use crate::config::SourceConfig;
 
+/// The stream's next item, with the two failures the stream itself does not
+/// report turned into errors: `silence` without any event (`what` names
+/// what was awaited), and a panic of the event parser on a truncated event.
+/// Both are transient, like a broken connection.
+pub(super) async fn guarded_next(
+    stream: &mut BinlogStream,
+    silence: Duration,
+    what: &str,
+) -> Result<Option<Result<Event, mysql_async::Error>>, SourceError> {
+    let next = AssertUnwindSafe(stream.next()).catch_unwind();
+    match tokio::time::timeout(silence, next).await {
+        Err(_) => Err(SourceError::Connection(format!(
+            "{what} for {}s",
+            silence.as_secs()
+        ))),
+        Ok(Err(_panic)) => Err(SourceError::Decode(
+            "the event parser panicked on a truncated event".into(),
+        )),
+        Ok(Ok(next)) => Ok(next),
+    }
+}
+
 /// Follows the binlog from a transaction boundary.
 pub struct BinlogReader {
     config: SourceConfig,
@@ -167,26 +189,14 @@ impl BinlogReader {
         let mut pending = Pending::default();
 
         loop {
-            let next = AssertUnwindSafe(stream.next()).catch_unwind();
-            let event = match tokio::time::timeout(silence, next).await {
-                Err(_) => {
-                    return Err(SourceError::Connection(format!(
-                        "no event or heartbeat for {}s",
-                        silence.as_secs()
-                    )));
-                }
-                Ok(Err(_panic)) => {
-                    return Err(SourceError::Decode(
-                        "the event parser panicked on a truncated event".into(),
-                    ));
-                }
-                Ok(Ok(None)) => {
+            let event = match guarded_next(&mut stream, silence, "no event or heartbeat").await? {
+                None => {
                     return Err(SourceError::Connection(
                         "the server closed the binlog stream".into(),
                     ));
                 }
-                Ok(Ok(Some(Err(e)))) => return Err(self.classify_stream_error(e).await),
-                Ok(Ok(Some(Ok(event)))) => event,
+                Some(Err(e)) => return Err(self.classify_stream_error(e).await),
+                Some(Ok(event)) => event,
             };
 
             let header = event.header();

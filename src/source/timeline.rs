@@ -38,6 +38,8 @@
 //! `mysqlbinlog` does: the server ends them at the binlog's current end, and
 //! they do not take the place of a running connector (a new dump replaces
 //! only one with its own server id; the tests check this on both servers).
+//! A dump that goes silent, or an event the parser panics on, ends the
+//! lookup with an error as in the reader (`guarded_next`), never a crash.
 //!
 //! # GTID state
 //!
@@ -47,7 +49,6 @@
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use indicatif::ProgressBar;
 use mysql_async::binlog::EventType;
 use mysql_async::binlog::events::{Event, EventData};
@@ -56,7 +57,7 @@ use mysql_async::{BinlogStream, BinlogStreamRequest, Conn, Opts};
 
 use super::connect::{Flavor, connect};
 use super::mariadb;
-use super::reader::{format_uuid, rotate_file_name};
+use super::reader::{format_uuid, guarded_next, rotate_file_name};
 use super::snapshot::mariadb_gtid_at;
 use super::{BinlogPosition, GtidSet, MariaGtid, SourceError};
 use crate::config::SourceConfig;
@@ -467,14 +468,10 @@ async fn open_dump(opts: &Opts, flavor: Flavor, file: &str) -> Result<BinlogStre
 async fn next_event(stream: &mut BinlogStream) -> Result<Option<Event>, SourceError> {
     /// A dump that sends nothing for this long is broken.
     const SILENCE: Duration = Duration::from_secs(60);
-    match tokio::time::timeout(SILENCE, stream.next()).await {
-        Err(_) => Err(SourceError::Connection(format!(
-            "the binlog dump sent nothing for {}s",
-            SILENCE.as_secs()
-        ))),
-        Ok(None) => Ok(None),
-        Ok(Some(Err(e))) => Err(SourceError::from_mysql(e)),
-        Ok(Some(Ok(event))) => Ok(Some(event)),
+    match guarded_next(stream, SILENCE, "the binlog dump sent nothing").await? {
+        None => Ok(None),
+        Some(Err(e)) => Err(SourceError::from_mysql(e)),
+        Some(Ok(event)) => Ok(Some(event)),
     }
 }
 
