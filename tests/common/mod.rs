@@ -169,12 +169,15 @@ impl Drop for Server {
     }
 }
 
-/// Stops the servers in `dir` when this test process ends, however it ends.
+/// Stops the servers in `dir` and removes it when this test process ends,
+/// however it ends.
 fn stop_when_tests_end(dir: &Path) {
     let watcher = format!(
-        "while kill -0 {} 2>/dev/null; do sleep 1; done; '{}' stop '{}' >/dev/null 2>&1",
+        "while kill -0 {} 2>/dev/null; do sleep 1; done; '{}' stop '{}' >/dev/null 2>&1; \
+         rm -rf '{}'",
         std::process::id(),
         root().join("integration/servers.sh").display(),
+        dir.display(),
         dir.display()
     );
     // Never waited for: the watcher outlives this process by design.

@@ -109,13 +109,15 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Stops the servers in `dir` when this test process ends, however it ends
-/// (the shared server is in a static and never dropped).
+/// Stops the servers in `dir` and removes it when this test process ends,
+/// however it ends (the shared server is in a static and never dropped).
 fn stop_when_tests_end(dir: &Path) {
     let watcher = format!(
-        "while kill -0 {} 2>/dev/null; do sleep 1; done; '{}' stop '{}' >/dev/null 2>&1",
+        "while kill -0 {} 2>/dev/null; do sleep 1; done; '{}' stop '{}' >/dev/null 2>&1; \
+         rm -rf '{}'",
         std::process::id(),
         servers_sh().display(),
+        dir.display(),
         dir.display()
     );
     // Never waited for: the watcher outlives this process by design.
