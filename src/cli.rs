@@ -532,14 +532,14 @@ fn from_plugin(
 
 /// Logs go to standard error: standard output may be the record stream.
 /// Colours only on a terminal, so a file, journald or `docker logs` gets
-/// plain text.
+/// plain text; on a terminal, log lines go above the progress bars.
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("OSTICKET_CDC_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr);
+        .with_writer(crate::ops::progress::log_writer);
     if format == "json" {
         builder.json().init();
     } else {
