@@ -622,3 +622,94 @@ async fn beanstalkd_without_its_write_ahead_log_is_a_warning() {
         ],
     );
 }
+
+/// `chattr +i` on a directory while it lives: nothing can be created in it,
+/// not even by root (the tests run as root, for whom modes are no barrier).
+struct Immutable(PathBuf);
+
+impl Immutable {
+    /// `None`, after saying why, where the file system or the process
+    /// cannot set the flag.
+    fn set(dir: &Path) -> Option<Immutable> {
+        let output = Command::new("chattr").arg("+i").arg(dir).output();
+        match output {
+            Ok(output) if output.status.success() => Some(Immutable(dir.to_owned())),
+            other => {
+                println!(
+                    "skipped: cannot make {} immutable: {other:?}",
+                    dir.display()
+                );
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_dir_that_cannot_be_written_fails_with_the_fix() {
+    let db = create_db(Server::shared(), "schema-1.18.sql", "ost_").await;
+    let state = tempfile::tempdir().unwrap();
+    let config = config_for(&db, &state);
+    let cp = state.path().join("cp");
+
+    // The directory exists and refuses new files.
+    std::fs::create_dir_all(&cp).unwrap();
+    let Some(frozen) = Immutable::set(&cp) else {
+        return;
+    };
+    let report = run_doctor(&config);
+    report.assert_exit(7);
+    report.assert_line(
+        "FAIL",
+        "checkpoint",
+        &[
+            &format!("{} is not writable", cp.display()),
+            "checkpoint.dir",
+        ],
+    );
+    // `run` stops too, naming the directory, and writes nothing.
+    let run = Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
+        .args(["run", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !run.status.success(),
+        "run with a frozen checkpoint: {stderr}"
+    );
+    for needle in [
+        &format!(
+            "cannot open checkpoint store in {} (checkpoint.dir)",
+            cp.display()
+        ),
+        "Operation not permitted",
+        "set checkpoint.dir to another directory",
+    ] {
+        assert!(stderr.contains(needle), "`{needle}` missing: {stderr}");
+    }
+    drop(frozen);
+
+    // The directory does not exist and its parent refuses it.
+    std::fs::remove_dir(&cp).unwrap();
+    let Some(_frozen) = Immutable::set(state.path()) else {
+        return;
+    };
+    let report = run_doctor(&config);
+    report.assert_exit(7);
+    report.assert_line(
+        "FAIL",
+        "checkpoint",
+        &[
+            "does not exist and cannot be created",
+            &format!("{} is not writable", state.path().display()),
+            "set checkpoint.dir",
+        ],
+    );
+}

@@ -31,7 +31,11 @@ pub enum CheckpointError {
     },
 
     /// RocksDB refused to open the directory for another reason.
-    #[error("cannot open checkpoint store in {}: {source}", dir.display())]
+    #[error(
+        "cannot open checkpoint store in {} (checkpoint.dir): {source}; make sure this user may \
+         create files there and the disk is not full, or set checkpoint.dir to another directory",
+        dir.display()
+    )]
     Open {
         /// The directory.
         dir: PathBuf,
