@@ -10,6 +10,7 @@ use std::process::Command;
 
 use common::*;
 use mysql_async::prelude::Queryable;
+use osticket_cdc::codec::extra::rfc3339_utc;
 
 const EXTRA: &str = "[tickets_creation]\nrecord = \"plain\"\n\
                      extra_fields = [\"ticket_id\", \"event_id\", \"sequence\"]\n";
@@ -207,4 +208,59 @@ async fn backfill_command_selects_ids_and_reset_to_its_position_streams_the_rest
         .map(|r| r["datetime_complete"].as_str().unwrap())
         .collect();
     assert_eq!(created, ["2024-09-01 00:00:00", "2024-08-02 00:00:07"]);
+}
+
+/// osTicket 1.12.6+ writes `created` in the server's `SYSTEM` zone, whatever
+/// `@@global.time_zone` says: on a server whose global zone is five hours
+/// off it, `--since` and `created_at` still read `created` in `SYSTEM`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_reads_created_in_the_servers_system_zone() {
+    let server = Server::start(&["--default-time-zone=+05:00"]);
+    let mut db = create_db(&server, "schema-1.18.sql", "ost_").await;
+    seed_names(&mut db).await;
+    db.create_ticket(1, 0, "2024-09-01 00:00:00").await;
+    let late = db.create_ticket(2, 1, "2024-09-01 06:00:00").await;
+
+    // The instants the two `created` values are in the SYSTEM zone.
+    db.exec("SET time_zone = 'SYSTEM'").await;
+    let (early_secs, late_secs): (u32, u32) = db
+        .conn
+        .query_first(
+            "SELECT UNIX_TIMESTAMP('2024-09-01 00:00:00'), UNIX_TIMESTAMP('2024-09-01 06:00:00')",
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let global: String = db
+        .conn
+        .query_first("SELECT @@global.time_zone")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        global, "+05:00",
+        "the server's global zone differs from SYSTEM"
+    );
+
+    let state = tempfile::tempdir().unwrap();
+    let cp = state.path().join("cp");
+    let extra = "[tickets_creation]\nrecord = \"plain\"\n\
+                 extra_fields = [\"ticket_id\", \"created_at\"]\n";
+    settings(&db.url, &db.prefix, &cp, &state.path().join("out"), extra);
+    let config = cp.with_extension("toml");
+    // Three hours after the early ticket: only the late one is at or after.
+    let since = rfc3339_utc(early_secs + 3 * 3600);
+    let done = Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
+        .args(["backfill", "--config"])
+        .arg(&config)
+        .args(["--since", &since])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.success(), "{stderr}");
+    let text = String::from_utf8_lossy(&done.stdout);
+    let records = parse_lines(&text.lines().map(str::to_owned).collect::<Vec<_>>());
+    assert_eq!(records.len(), 1, "--since {since}: {text}");
+    assert_eq!(records[0]["ticket_id"], late);
+    assert_eq!(records[0]["created_at"], rfc3339_utc(late_secs));
 }

@@ -11,7 +11,8 @@
 //!
 //! Backfilled records carry `event_id` `backfill:<ticket_id>#0` and
 //! `sequence` numbers from 1 in the order sent; their `created_at` is the
-//! ticket's `created` converted by the server. They are not in the binlog,
+//! ticket's `created` read in the server's `SYSTEM` zone, as osTicket writes it
+//! (see [`crate::source::backfill`]). They are not in the binlog,
 //! so `replay` cannot repeat them: run the backfill again.
 
 use tokio::sync::watch;

@@ -12,6 +12,14 @@
 //!   those three statements (it waits for running writes to finish first)
 //!   and needs the `RELOAD` privilege. Known limit of issue #5.
 //!
+//! `created` is a DATETIME without a zone. osTicket 1.12.6 and later write
+//! it with the connection's zone set to `SYSTEM` (the database server's
+//! operating-system zone), so the read does the same: `--since` and a
+//! record's `created_at` convert `created` in that zone, whatever
+//! `@@global.time_zone` says. (osTicket 1.10 to 1.12.5 wrote it in
+//! `@@global.time_zone`; where that differs from `SYSTEM`, their
+//! `created_at` is off by the difference. Known limit of issue #5.)
+//!
 //! Tickets are then read in pages of [`PAGE_TICKETS`] in `ticket_id` order
 //! inside the same transaction, so the snapshot holds however slowly the
 //! sink takes them; the transaction stays open (and InnoDB keeps old row
@@ -33,7 +41,7 @@ pub const PAGE_TICKETS: usize = 1000;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TicketFilter {
     /// Only tickets whose `created` is at or after this instant (UTC
-    /// seconds), compared by the server in its own time zone.
+    /// seconds), `created` read in the server's `SYSTEM` zone.
     pub since: Option<u64>,
     /// Only tickets with an id in this inclusive range.
     pub ids: Option<(u64, u64)>,
@@ -61,6 +69,10 @@ pub async fn open(
 ) -> Result<Snapshot, SourceError> {
     let query = |e| SourceError::from_mysql(e);
     conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        .await
+        .map_err(query)?;
+    // The zone osTicket writes `created` in (see the module docs).
+    conn.query_drop("SET time_zone = 'SYSTEM'")
         .await
         .map_err(query)?;
     let (position, gtid_state) = match flavor {
