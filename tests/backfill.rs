@@ -6,6 +6,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::process::Command;
 
 use common::*;
@@ -21,6 +22,20 @@ async fn ticket_ids(db: &mut TestDb) -> Vec<u64> {
         db.prefix
     );
     db.conn.query(sql).await.unwrap()
+}
+
+/// Runs `osticket-cdc backfill --config CONFIG ARGS...`, which must succeed;
+/// its standard output and standard error.
+fn run_backfill(config: &Path, args: &[&str]) -> (String, String) {
+    let done = Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
+        .args(["backfill", "--config"])
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr).into_owned();
+    assert!(done.status.success(), "{stderr}");
+    (String::from_utf8_lossy(&done.stdout).into_owned(), stderr)
 }
 
 async fn backfill_then_stream(server: &Server) {
@@ -137,15 +152,8 @@ async fn backfill_command_selects_ids_and_reset_to_its_position_streams_the_rest
 
     let backfilled = state.path().join("backfill.jsonl");
     let range = format!("{}-{}", ids[2], ids[4]);
-    let done = Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
-        .args(["backfill", "--config"])
-        .arg(&config)
-        .args(["--ids", &range, "--sink"])
-        .arg(format!("file:{}", backfilled.display()))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&done.stderr);
-    assert!(done.status.success(), "{stderr}");
+    let sink = format!("file:{}", backfilled.display());
+    let (_, stderr) = run_backfill(&config, &["--ids", &range, "--sink", &sink]);
     assert!(stderr.contains("backfilled 3 of 3 tickets"), "{stderr}");
     let text = std::fs::read_to_string(&backfilled).unwrap();
     let records = parse_lines(&text.lines().map(str::to_owned).collect::<Vec<_>>());
@@ -162,15 +170,7 @@ async fn backfill_command_selects_ids_and_reset_to_its_position_streams_the_rest
 
     // --since compares with `created`.
     db.create_ticket(2, 0, "2024-09-01 00:00:00").await;
-    let since = Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
-        .args(["backfill", "--config"])
-        .arg(&config)
-        .args(["--since", "2024-08-15T00:00:00Z"])
-        .output()
-        .unwrap();
-    let since_err = String::from_utf8_lossy(&since.stderr);
-    assert!(since.status.success(), "{since_err}");
-    let text = String::from_utf8_lossy(&since.stdout);
+    let (text, _) = run_backfill(&config, &["--since", "2024-08-15T00:00:00Z"]);
     let records = parse_lines(&text.lines().map(str::to_owned).collect::<Vec<_>>());
     assert_eq!(records.len(), 1, "{text}");
     assert_eq!(records[0]["datetime_complete"], "2024-09-01 00:00:00");
@@ -250,15 +250,7 @@ async fn backfill_reads_created_in_the_servers_system_zone() {
     let config = cp.with_extension("toml");
     // Three hours after the early ticket: only the late one is at or after.
     let since = rfc3339_utc(early_secs + 3 * 3600);
-    let done = Command::new(env!("CARGO_BIN_EXE_osticket-cdc"))
-        .args(["backfill", "--config"])
-        .arg(&config)
-        .args(["--since", &since])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&done.stderr);
-    assert!(done.status.success(), "{stderr}");
-    let text = String::from_utf8_lossy(&done.stdout);
+    let (text, _) = run_backfill(&config, &["--since", &since]);
     let records = parse_lines(&text.lines().map(str::to_owned).collect::<Vec<_>>());
     assert_eq!(records.len(), 1, "--since {since}: {text}");
     assert_eq!(records[0]["ticket_id"], late);
