@@ -28,6 +28,7 @@ pub mod checks;
 pub mod connect;
 pub mod decode;
 pub mod error;
+pub mod events;
 pub mod mariadb;
 pub mod position;
 pub mod reader;

@@ -22,10 +22,8 @@
 //! errors (purged binlog, schema problems) end the reader with the error.
 
 use std::collections::HashMap;
-use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 
-use futures_util::{FutureExt, StreamExt};
 use mysql_async::binlog::EventType;
 use mysql_async::binlog::events::{Event, EventData};
 use mysql_async::prelude::Queryable;
@@ -36,34 +34,13 @@ use tracing::{debug, info, warn};
 use super::connect::{Flavor, connect, oldest_binlog};
 use super::decode::{RowsKind, TablePlan, fingerprint};
 use super::error::ER_MASTER_FATAL_ERROR_READING_BINLOG;
+use super::events::{format_uuid, guarded_next, rotate_file_name};
 use super::mariadb;
 use super::schema::{
     ColumnInfo, TableNames, TableRole, columns_from_server, columns_from_table_map,
 };
 use super::{BinlogPosition, GtidSet, SourceError, Transaction};
 use crate::config::SourceConfig;
-
-/// The stream's next item, with the two failures the stream itself does not
-/// report turned into errors: `silence` without any event (`what` names
-/// what was awaited), and a panic of the event parser on a truncated event.
-/// Both are transient, like a broken connection.
-pub(super) async fn guarded_next(
-    stream: &mut BinlogStream,
-    silence: Duration,
-    what: &str,
-) -> Result<Option<Result<Event, mysql_async::Error>>, SourceError> {
-    let next = AssertUnwindSafe(stream.next()).catch_unwind();
-    match tokio::time::timeout(silence, next).await {
-        Err(_) => Err(SourceError::Connection(format!(
-            "{what} for {}s",
-            silence.as_secs()
-        ))),
-        Ok(Err(_panic)) => Err(SourceError::Decode(
-            "the event parser panicked on a truncated event".into(),
-        )),
-        Ok(Ok(next)) => Ok(next),
-    }
-}
 
 /// Follows the binlog from a transaction boundary.
 pub struct BinlogReader {
@@ -468,38 +445,4 @@ impl BinlogReader {
             oldest,
         }
     }
-}
-
-/// The file name of a rotate event. The rotate the server sends when a dump
-/// starts comes before the format description, so the parser cannot know
-/// that it carries a CRC32 and leaves the 4 checksum bytes on the name: they
-/// are recognised by recomputing the checksum, and cut.
-pub(super) fn rotate_file_name(event: &Event, name: &[u8]) -> String {
-    use mysql_common::proto::MySerialize;
-    let data = event.data();
-    if name.len() > 4 && data.len() >= 4 {
-        let (body, crc) = data.split_at(data.len() - 4);
-        let mut header = Vec::with_capacity(19);
-        event.header().serialize(&mut header);
-        let mut hasher = crc32fast::Hasher::new();
-        hasher.update(&header);
-        hasher.update(body);
-        if hasher.finalize().to_le_bytes() == crc {
-            return String::from_utf8_lossy(&name[..name.len() - 4]).into_owned();
-        }
-    }
-    String::from_utf8_lossy(name).into_owned()
-}
-
-/// A MySQL source UUID in its usual text form.
-pub(super) fn format_uuid(sid: &[u8; 16]) -> String {
-    let hex: String = sid.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
 }

@@ -39,7 +39,7 @@
 //! they do not take the place of a running connector (a new dump replaces
 //! only one with its own server id; the tests check this on both servers).
 //! A dump that goes silent, or an event the parser panics on, ends the
-//! lookup with an error as in the reader (`guarded_next`), never a crash.
+//! lookup with an error as in the reader ([`guarded_next`]), never a crash.
 //!
 //! # GTID state
 //!
@@ -56,8 +56,8 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{BinlogStream, BinlogStreamRequest, Conn, Opts};
 
 use super::connect::{Flavor, connect};
+use super::events::{format_uuid, guarded_next, rotate_file_name};
 use super::mariadb;
-use super::reader::{format_uuid, guarded_next, rotate_file_name};
 use super::snapshot::mariadb_gtid_at;
 use super::{BinlogPosition, GtidSet, MariaGtid, SourceError};
 use crate::config::SourceConfig;
